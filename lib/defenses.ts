@@ -1,0 +1,90 @@
+import { Network } from "./network";
+import { Dataset, makeDataset } from "./dataset";
+import { noiseImage, sneakyFrom } from "./attacks";
+import { createRng, DEFAULT_SEED } from "./random";
+import { checkCount, checkFinite, checkSeed } from "./validate";
+
+/**
+ * Defence 1 (article §4): every pixel above `threshold` becomes 1, every other 0, which wipes
+ * out the faint grey background adversarial examples carry. Returns a new array.
+ *
+ *   binaryThreshold([0.2, 0.5, 0.51])  // Float64Array [0, 0, 1]
+ */
+export function binaryThreshold(x: ArrayLike<number>, threshold = 0.5): Float64Array {
+  checkFinite(threshold, "threshold");
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isNaN(x[i])) throw new RangeError(`binaryThreshold: x[${i}] is NaN`);
+    out[i] = x[i] > threshold ? 1 : 0;
+  }
+  return out;
+}
+
+export interface AugmentOptions {
+  seed?: number;
+  /** Called after every example with the number done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Step size of the sneaky attack (article: 1). */
+  eta?: number;
+  /** Weight of the ridge prior (article: 0.05). */
+  lam?: number;
+}
+
+/** Adversarial examples with their provenance: `goals[i]` is the label the attack aimed at, `sources[i]` the index in the source data. */
+export interface AugmentedDataset extends Dataset {
+  goals: Uint8Array;
+  sources: Uint32Array;
+}
+
+/** Indices of the images of each digit 0..9 in `data`. */
+export function indicesByDigit(data: Dataset): Uint32Array[] {
+  const counts = new Array<number>(10).fill(0);
+  for (let i = 0; i < data.length; i++) counts[data.labels[i]]++;
+  const byDigit = counts.map((c) => new Uint32Array(c));
+  const filled = new Array<number>(10).fill(0);
+  for (let i = 0; i < data.length; i++) byDigit[data.labels[i]][filled[data.labels[i]]++] = i;
+  return byDigit;
+}
+
+/**
+ * Defence 2's training data (article §5): `n` times, draw a true digit d, a random image of d
+ * from `data`, and a fake label f (uniform over 0..9, so about 10 % equal d); run
+ * `sneakyAdversarial(net, f, image, steps, eta)` and keep the result with the TRUE label d.
+ * Returns a Dataset (Float32Array images) that `Network.sgd` takes directly.
+ *
+ *   const adv = augmentData(net, 50_000, training, 100, { seed: 1 });
+ *   net2.sgd(concatDatasets(adv, training), 30, 10, 3.0);
+ */
+export function augmentData(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions = {}): AugmentedDataset {
+  const seed = options.seed ?? DEFAULT_SEED;
+  const eta = options.eta ?? 1;
+  const lam = options.lam ?? 0.05;
+  if (!(net instanceof Network)) throw new TypeError("net must be a Network");
+  checkCount(n, "n");
+  checkCount(steps, "steps");
+  checkSeed(seed);
+  checkFinite(eta, "eta");
+  checkFinite(lam, "lam");
+  const byDigit = indicesByDigit(data);
+  const missing = byDigit.findIndex((ix) => ix.length === 0);
+  if (missing >= 0 && n > 0) throw new RangeError(`augmentData: the data has no image of digit ${missing}`);
+  const size = net.inputSize;
+  const rng = createRng(seed);
+  const images = new Float32Array(n * size);
+  const labels = new Uint8Array(n);
+  const goals = new Uint8Array(n);
+  const sources = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    // Draw order (digit, image, fake label, start) is part of what a seed means.
+    const d = rng.int(10);
+    const j = byDigit[d][rng.int(byDigit[d].length)];
+    const f = rng.int(10);
+    const x = sneakyFrom(net, f, noiseImage(rng, size), data.image(j), steps, eta, lam);
+    images.set(x, i * size);
+    labels[i] = d;
+    goals[i] = f;
+    sources[i] = j;
+    options.onProgress?.(i + 1, n);
+  }
+  return Object.assign(makeDataset(images, labels, size), { goals, sources });
+}

@@ -1,0 +1,23 @@
+/**
+ * adversarial-lab: the public surface. Notebooks, scripts and tests import from here
+ * (compiled: dist/index.js); nothing else in lib/ is part of the contract.
+ */
+export { loadMnist, mnistDir } from "./mnist";
+export type { Mnist } from "./mnist";
+export { makeDataset, sliceDataset, concatDatasets, oneHot, IMAGE_SIZE } from "./dataset";
+export type { Dataset } from "./dataset";
+export { parseIdx, readIdx } from "./idx";
+export type { IdxArray } from "./idx";
+export { Network } from "./network";
+export type { EpochReport, SgdOptions } from "./network";
+export type { NetworkJson } from "./network-json";
+export { sigmoid, sigmoidPrime } from "./layer";
+export { adversarial, sneakyAdversarial, descend, ridgePrior, noiseImage, halfSquaredError, START_MEAN, START_SD } from "./attacks";
+export type { AttackOptions, Prior } from "./attacks";
+export { binaryThreshold, augmentData, indicesByDigit } from "./defenses";
+export type { AugmentOptions, AugmentedDataset } from "./defenses";
+export { argmax, targetedSuccess, misclassified, attackOutcome } from "./criteria";
+export { accuracy, predictions, confusionMatrix, rate, wilsonInterval } from "./metrics";
+export { createRng, DEFAULT_SEED } from "./random";
+export type { Rng } from "./random";
+export { writeFileAtomic, readJsonFile } from "./files";

@@ -1,0 +1,52 @@
+/** Argument checks shared by the library: each throws an error that names the argument and its value. */
+
+function show(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === null || value === undefined) return String(value);
+  if (ArrayBuffer.isView(value) || Array.isArray(value)) return `an array of length ${(value as ArrayLike<unknown>).length}`;
+  return typeof value;
+}
+
+export function checkSeed(seed: unknown): asserts seed is number {
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`seed must be a non-negative whole number, got ${show(seed)}`);
+  }
+}
+
+/** A class label of the 10 digits: a whole number 0..9. */
+export function checkLabel(label: unknown, name = "label", classes = 10): asserts label is number {
+  if (typeof label !== "number" || !Number.isInteger(label) || label < 0 || label >= classes) {
+    throw new RangeError(`${name} must be a whole number from 0 to ${classes - 1}, got ${show(label)}`);
+  }
+}
+
+export function checkCount(value: unknown, name: string, min = 0): asserts value is number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    const what = min === 0 ? "a non-negative whole number" : `a whole number >= ${min}`;
+    throw new RangeError(`${name} must be ${what}, got ${show(value)}`);
+  }
+}
+
+export function checkFinite(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new RangeError(`${name} must be a finite number, got ${show(value)}`);
+  }
+}
+
+/** A vector of `length` finite numbers, e.g. an image of 784 pixels. */
+export function checkVector(x: unknown, length: number, name: string): asserts x is ArrayLike<number> {
+  if (x === null || typeof x !== "object" || typeof (x as ArrayLike<number>).length !== "number") {
+    throw new TypeError(`${name} must be an array of ${length} numbers, got ${show(x)}`);
+  }
+  const v = x as ArrayLike<number>;
+  if (v.length !== length) {
+    throw new RangeError(`${name} must have ${length} numbers, got ${v.length}`);
+  }
+  for (let i = 0; i < length; i++) {
+    const xi = v[i];
+    if (typeof xi !== "number" || !Number.isFinite(xi)) {
+      throw new RangeError(`${name}[${i}] must be a finite number, got ${show(xi)}`);
+    }
+  }
+}
