@@ -1,0 +1,46 @@
+import { expect } from "chai";
+import { concatDatasets, makeDataset, oneHot, sliceDataset } from "../dist";
+
+describe("dataset", () => {
+  const a = makeDataset(Float32Array.from({ length: 2 * 784 }, (_, i) => i / 2000), Uint8Array.of(3, 7));
+  const b = makeDataset(new Float64Array(784).fill(0.5), Uint8Array.of(1));
+
+  it("image(i) is a view of image i's 784 pixels", () => {
+    expect(a.image(1).length).to.equal(784);
+    expect(a.image(1)[0]).to.equal(a.images[784]);
+    expect(a.image(1).buffer).to.equal(a.images.buffer);
+  });
+
+  it("image(i) out of range names the valid range", () => {
+    expect(() => a.image(2)).to.throw(/image index must be a whole number from 0 to 1, got 2/);
+  });
+
+  it("makeDataset refuses pixels that do not match the labels", () => {
+    expect(() => makeDataset(new Float32Array(783), Uint8Array.of(1))).to.throw(/1 labels need 784 pixels \(784 each\), got 783/);
+  });
+
+  it("makeDataset refuses a label outside 0..9", () => {
+    expect(() => makeDataset(new Float32Array(784), Uint8Array.of(10))).to.throw(/dataset label 0 must be a whole number from 0 to 9, got 10/);
+  });
+
+  it("concatDatasets keeps every image and label in order", () => {
+    const c = concatDatasets(a, b);
+    expect(c.length).to.equal(3);
+    expect(Array.from(c.labels)).to.deep.equal([3, 7, 1]);
+    expect(c.image(2)[100]).to.equal(0.5);
+    expect(c.image(1)[5]).to.equal(a.image(1)[5]);
+  });
+
+  it("sliceDataset views a range without copying", () => {
+    const s = sliceDataset(a, 1, 2);
+    expect(s.length).to.equal(1);
+    expect(s.labels[0]).to.equal(7);
+    expect(s.images.buffer).to.equal(a.images.buffer);
+    expect(() => sliceDataset(a, 1, 5)).to.throw(/range 1..5 is not within 0..2/);
+  });
+
+  it("oneHot(3) has a single 1 at index 3", () => {
+    expect(Array.from(oneHot(3))).to.deep.equal([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(() => oneHot(10)).to.throw(/label must be a whole number from 0 to 9, got 10/);
+  });
+});
