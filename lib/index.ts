@@ -21,3 +21,8 @@ export { accuracy, predictions, confusionMatrix, rate, wilsonInterval } from "./
 export { createRng, DEFAULT_SEED } from "./random";
 export type { Rng } from "./random";
 export { writeFileAtomic, readJsonFile } from "./files";
+export { digitFigure, activationsFigure, predictionFigure, gridFigure, toggleFigure, lineFigure, heatmapFigure, barFigure, predictionTitle, INK_COLORSCALE } from "./plots";
+export type { Figure } from "./plots";
+export { show, progress, liveFigure, table, inKernel } from "./notebook";
+export type { Progress, LiveFigure } from "./notebook";
+export { recordResults, resultsDir } from "./results";

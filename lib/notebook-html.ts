@@ -1,0 +1,162 @@
+/**
+ * The display bundles `lib/notebook.ts` sends, built as plain data (no kernel needed, so tests
+ * can read them). A bundle maps MIME types to content, one representation per front end:
+ * - application/vnd.plotly.v1+json: JupyterLab with the plotly extension, VS Code;
+ * - text/html: JupyterLab without the extension, nbconvert HTML (drawn by the embedded plotly.js);
+ * - text/plain: terminals and anything else.
+ */
+import { readFileSync } from "node:fs";
+import type { Figure } from "./plots";
+
+export type Bundle = Record<string, unknown>;
+
+/** JSON that is safe inside an inline <script>: no "</script>", no line separators. */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/** The plotly.js build the HTML outputs embed (plotly.js-dist-min) and its version. */
+export function plotlySource(): { version: string; code: string } {
+  const main = require.resolve("plotly.js-dist-min");
+  const code = readFileSync(main, "utf8");
+  const version = /plotly\.js v([0-9][^\s*]*)/.exec(code.slice(0, 200))?.[1] ?? "unknown";
+  return { version, code };
+}
+
+/**
+ * An HTML output that defines window.Plotly (plotly.js, inline, so the page works offline).
+ * `module` and `define` are shadowed so that the bundle always sets the global, even in a
+ * page that has RequireJS or a CommonJS shim.
+ */
+export function plotlyLoaderHtml(source = plotlySource()): string {
+  // The code holds no "</script" (checked) but escape it anyway: it would end the element.
+  const code = source.code.replace(/<\/script/gi, "<\\/script");
+  return (
+    `<script type="text/javascript">/* plotly.js ${source.version}, embedded once per notebook for offline figures */\n` +
+    `if (!window.Plotly) { (function (module, define, exports) {\n${code}\n}).call(window, undefined, undefined, undefined); }\n` +
+    `</script>`
+  );
+}
+
+/** A one-line description of a figure for text-only front ends. */
+export function figureText(figure: Figure): string {
+  const title = (figure.layout?.title as { text?: string } | undefined)?.text;
+  const kinds = [...new Set(figure.data.map((t) => String(t.type ?? "scatter")))].join(", ");
+  return `<Figure${title ? `: ${title.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim()}` : ""} (${figure.data.length} ${kinds} trace${figure.data.length === 1 ? "" : "s"})>`;
+}
+
+/**
+ * The HTML of one figure: a sized div and a script that draws into it once plotly.js is
+ * there. Front ends insert output HTML before or after running its scripts, and the embedded
+ * plotly.js may still be loading, so the script retries for a while, then says what is wrong.
+ */
+export function figureHtml(figure: Figure, id: string): string {
+  const width = typeof figure.layout.width === "number" ? `${figure.layout.width}px` : "100%";
+  const height = typeof figure.layout.height === "number" ? `${figure.layout.height}px` : "450px";
+  return (
+    `<div id="${escapeHtml(id)}" class="advlab-figure" style="width:${width};height:${height};max-width:100%"></div>\n` +
+    `<script type="text/javascript">\n` +
+    `(function () {\n` +
+    `  var fig = ${scriptJson({ data: figure.data, layout: figure.layout, config: figure.config ?? {} })};\n` +
+    `  var id = ${scriptJson(id)}, started = Date.now();\n` +
+    `  function draw() {\n` +
+    `    var div = document.getElementById(id);\n` +
+    `    if (div && window.Plotly) { window.Plotly.newPlot(div, fig.data, fig.layout, fig.config); return; }\n` +
+    `    if (Date.now() - started > 30000) {\n` +
+    `      if (div) div.textContent = "This figure needs plotly.js, which the notebook embeds with its first figure: run the notebook from the top.";\n` +
+    `      return;\n` +
+    `    }\n` +
+    `    setTimeout(draw, 50);\n` +
+    `  }\n` +
+    `  draw();\n` +
+    `})();\n` +
+    `</script>`
+  );
+}
+
+/** The full bundle of one figure. */
+export function figureBundle(figure: Figure, id: string): Bundle {
+  return {
+    "application/vnd.plotly.v1+json": { data: figure.data, layout: figure.layout, config: figure.config ?? {} },
+    "text/html": figureHtml(figure, id),
+    "text/plain": figureText(figure),
+  };
+}
+
+/** "2m 37s", "41s", "1h 02m". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** What a progress bar shows: count, rate per second and time left (or total time once finished). */
+export interface ProgressState {
+  label: string;
+  done: number;
+  total: number;
+  elapsedSeconds: number;
+  finished: boolean;
+}
+
+/** The rate, time left and one-line summary of a progress state. */
+export function progressSummary(state: ProgressState): { rate: number; secondsLeft: number; text: string } {
+  const { label, done, total, elapsedSeconds, finished } = state;
+  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  const secondsLeft = rate > 0 ? (total - done) / rate : Number.NaN;
+  const percent = total > 0 ? (100 * done) / total : 100;
+  const count = `${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} (${percent.toFixed(1)} %)`;
+  const pace = `${rate >= 100 ? Math.round(rate).toLocaleString("en-US") : rate.toPrecision(3)}/s`;
+  const tail = finished ? `done in ${formatDuration(elapsedSeconds)}` : `${formatDuration(secondsLeft)} left`;
+  return { rate, secondsLeft, text: `${label ? `${label}: ` : ""}${count}, ${pace}, ${tail}` };
+}
+
+/** The bundle of a progress bar: an HTML <progress> with its summary, and the summary as text. */
+export function progressBundle(state: ProgressState): Bundle {
+  const { text } = progressSummary(state);
+  const html =
+    `<div class="advlab-progress" style="font-family:monospace;font-size:12px;display:flex;align-items:center;gap:8px">` +
+    `<progress value="${state.done}" max="${Math.max(state.total, 1)}" style="width:260px"></progress>` +
+    `<span>${escapeHtml(text)}</span></div>`;
+  return { "text/html": html, "text/plain": text };
+}
+
+function formatCell(value: string | number): string {
+  if (typeof value === "string") return value;
+  if (Number.isInteger(value)) return String(value);
+  if (!Number.isFinite(value)) return String(value);
+  // Four significant digits: enough to compare rates such as 0.5600 and 0.5590.
+  return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e6 ? value.toFixed(Math.max(0, 3 - Math.floor(Math.log10(Math.abs(value))))) : value.toPrecision(4);
+}
+
+/** The bundle of a table of rows (the keys of all rows, in order of appearance, are the columns). */
+export function tableBundle(rows: Record<string, string | number>[], title?: string): Bundle {
+  if (!Array.isArray(rows) || rows.length === 0) throw new RangeError("table: rows must be a non-empty array of objects");
+  const columns: string[] = [];
+  rows.forEach((row, i) => {
+    if (row === null || typeof row !== "object") throw new TypeError(`table: rows[${i}] must be an object`);
+    for (const key of Object.keys(row)) if (!columns.includes(key)) columns.push(key);
+  });
+  const cells = rows.map((row) => columns.map((c) => (row[c] === undefined ? "" : formatCell(row[c]))));
+  const numeric = columns.map((c) => rows.every((row) => row[c] === undefined || typeof row[c] === "number"));
+  const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
+  const pad = (s: string, j: number) => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j]));
+  const lines = [columns.map(pad).join("  "), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map((r) => r.map(pad).join("  "))];
+  const align = (j: number) => (numeric[j] ? "right" : "left");
+  const html =
+    `<table class="advlab-table" style="border-collapse:collapse;font-size:13px">` +
+    (title ? `<caption style="text-align:left;font-weight:bold;padding:4px 0">${escapeHtml(title)}</caption>` : "") +
+    `<thead><tr>${columns.map((c, j) => `<th style="text-align:${align(j)};padding:2px 10px;border-bottom:1px solid #999">${escapeHtml(c)}</th>`).join("")}</tr></thead>` +
+    `<tbody>${cells.map((r) => `<tr>${r.map((v, j) => `<td style="text-align:${align(j)};padding:2px 10px">${escapeHtml(v)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+  return { "text/html": html, "text/plain": (title ? `${title}\n` : "") + lines.join("\n") };
+}
