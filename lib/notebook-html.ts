@@ -69,7 +69,19 @@ export function figureHtml(figure: Figure, id: string): string {
     `  var id = ${scriptJson(id)}, started = Date.now();\n` +
     `  function draw() {\n` +
     `    var div = document.getElementById(id);\n` +
-    `    if (div && window.Plotly) { window.Plotly.newPlot(div, fig.data, fig.layout, fig.config); return; }\n` +
+    `    if (div && window.Plotly) {\n` +
+    `      // Too wide for the page: scale the whole figure down rather than cut it off.\n` +
+    `      var room = div.parentElement ? div.parentElement.clientWidth : 0;\n` +
+    `      if (typeof fig.layout.width === "number" && room > 100 && room < fig.layout.width) {\n` +
+    `        var s = room / fig.layout.width;\n` +
+    `        fig.layout.width = Math.floor(room);\n` +
+    `        if (typeof fig.layout.height === "number") fig.layout.height = Math.round(fig.layout.height * s);\n` +
+    `        div.style.width = fig.layout.width + "px";\n` +
+    `        if (typeof fig.layout.height === "number") div.style.height = fig.layout.height + "px";\n` +
+    `      }\n` +
+    `      window.Plotly.newPlot(div, fig.data, fig.layout, fig.config);\n` +
+    `      return;\n` +
+    `    }\n` +
     `    if (Date.now() - started > 30000) {\n` +
     `      if (div) div.textContent = "This figure needs plotly.js, which the notebook embeds with its first figure: run the notebook from the top.";\n` +
     `      return;\n` +

@@ -256,7 +256,7 @@ export function predictionFigure(x: ArrayLike<number>, output: ArrayLike<number>
 
 /**
  * A grid of image+bars pairs, e.g. one per target digit 0..9, `columns` pairs per row
- * (default 2). Each pair is captioned by its `title`, or by its prediction and confidence.
+ * (default 2). Each pair is captioned by its `title`, or else by its prediction and confidence.
  * Traces: 2i the image of item i, 2i+1 its bars.
  *
  *   gridFigure(goals.map((n) => ({ x: xs[n], output: net.feedforward(xs[n]), title: `goal ${n}` })))
@@ -276,7 +276,8 @@ export function gridFigure(
   });
   const cols = Math.min(columns, items.length);
   const rows = Math.ceil(items.length / cols);
-  const pairWidth = 340;
+  // Narrower pairs when there are many columns, so 5 pairs fit a notebook page.
+  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : 240;
   const rowHeight = 190;
   const top = options.title === undefined ? 30 : 70;
   const height = rows * rowHeight + top + 20;
@@ -299,7 +300,7 @@ export function gridFigure(
     data.push(...panel.traces);
     Object.assign(layout, panel.layout);
     annotations.push({
-      text: item.title === undefined ? predictionTitle(item.output) : `${item.title}: ${predictionTitle(item.output)}`,
+      text: item.title ?? predictionTitle(item.output),
       x: (cell.left + cell.right) / 2,
       y: cell.top,
       xref: "paper",
@@ -307,6 +308,7 @@ export function gridFigure(
       xanchor: "center",
       yanchor: "bottom",
       showarrow: false,
+      yshift: 6,
       font: { size: 12 },
     });
   });

@@ -1,0 +1,342 @@
+/**
+ * The reproduction report: every number the article states (ARTICLE.md), what the article's
+ * procedure gives when measured (ARTICLE.md §8), and ours (build/results/*.json), side by
+ * side, with a note wherever they disagree. Written as build/reproduction.json and
+ * build/reproduction.md by `npm run reproduce`.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import { readJsonFile, wilsonInterval } from "../dist";
+import type { NotebookRun } from "./run-notebooks";
+import type { ReferenceRates } from "./reference-rates";
+
+export type Results = Record<string, Record<string, unknown>>;
+
+export interface ReportRow {
+  section: string;
+  quantity: string;
+  /** What the article (text or notebook) states. */
+  article: string;
+  /** What its procedure gives when measured with its own network (ARTICLE.md §8). */
+  measured: string;
+  /** Ours, from the notebooks' results on our trained network. */
+  ours: string;
+  /** The library on the article's own network, where computed. */
+  reference: string;
+  /** Whether ours agrees with the measured value within sampling error (null: nothing to compare). */
+  agrees: boolean | null;
+  note: string;
+}
+
+export interface Report {
+  rows: ReportRow[];
+  notebooks: { name: string; ok: boolean; seconds: number }[];
+  missing: string[];
+  reference: ReferenceRates | null;
+}
+
+/** Reads every <notebook>.json of the results folder. */
+export function readResults(dir: string): Results {
+  const results: Results = {};
+  if (!existsSync(dir)) return results;
+  for (const f of readdirSync(dir).sort()) {
+    if (!f.endsWith(".json") || f.startsWith(".")) continue;
+    results[basename(f, ".json")] = readJsonFile(join(dir, f)) as Record<string, unknown>;
+  }
+  return results;
+}
+
+const pct = (v: number, digits = 1) => `${(100 * v).toFixed(digits)} %`;
+
+/**
+ * Whether two measured rates agree within sampling error: ours (`rate` on `n` draws) and the
+ * article's (`expected` on `nExpected` draws, same n unless said). Two-proportion test at 95 %:
+ * |p1 - p2| <= 1.96 sqrt(p1 q1 / n1 + p2 q2 / n2), with each p taken from the middle of its
+ * Wilson interval so that rates of 0 or 1 on few draws still carry some uncertainty.
+ *
+ *   withinSampling(0.51, 1000, 0.56)  // false (2.2 standard errors apart)
+ */
+export function withinSampling(rate: number, n: number, expected: number, nExpected = n): boolean {
+  const spread = (p: number, m: number) => {
+    const { low, high } = wilsonInterval(Math.round(p * m), m);
+    const mid = (low + high) / 2;
+    return (mid * (1 - mid)) / m;
+  };
+  return Math.abs(rate - expected) <= 1.96 * Math.sqrt(spread(rate, n) + spread(expected, nExpected)) + 1e-12;
+}
+
+/** The 10 per-goal rates as "0: 100, 1: 0, ..." (percent). */
+const perGoal = (rates: number[]) => rates.map((r, d) => `${d}: ${Math.round(100 * r)}`).join(", ") + " (%)";
+
+/** §8's non-targeted measurement: share of 20 starts per goal where the goal wins. */
+export const MEASURED_FOOLED_BY_GOAL = [1.0, 0, 0.05, 0.6, 0, 0.95, 0.7, 0, 0, 0];
+
+/**
+ * Builds the rows. `results` maps notebook names (e.g. "03-sneaky") to their recorded values;
+ * a value a notebook did not record shows as "missing" and is listed in `missing`.
+ */
+export function buildReport(results: Results, runs: NotebookRun[], reference: ReferenceRates | null): Report {
+  const missing: string[] = [];
+  const num = (notebook: string, key: string): number | undefined => {
+    const v = results[notebook]?.[key];
+    if (typeof v === "number" && Number.isFinite(v)) return v;
+    missing.push(`${notebook}.${key}`);
+    return undefined;
+  };
+  const arr = (notebook: string, key: string): number[] | undefined => {
+    const v = results[notebook]?.[key];
+    if (Array.isArray(v) && v.every((x) => typeof x === "number")) return v as number[];
+    missing.push(`${notebook}.${key}`);
+    return undefined;
+  };
+  const show = (v: number | undefined, f: (v: number) => string = (x) => pct(x)) => (v === undefined ? "missing" : f(v));
+  const ref = (f: (r: ReferenceRates) => string) => (reference ? f(reference) : "");
+  const rows: ReportRow[] = [];
+  const add = (row: ReportRow) => rows.push(row);
+
+  // 1. The network.
+  const acc = num("01-predict", "testAccuracy");
+  add({
+    section: "network",
+    quantity: "test accuracy, [784, 30, 10], 30 epochs, mini-batch 10, eta 3.0",
+    article: "about 95 % (Nielsen's network)",
+    measured: "94.96 % (the article's weights)",
+    ours: show(acc, (v) => pct(v, 2)),
+    reference: ref((r) => pct(r.testAccuracy, 2)),
+    agrees: acc === undefined ? null : Math.abs(acc - 0.9496) <= 0.01,
+    note:
+      acc !== undefined && Math.abs(acc - 0.9496) > 0.01
+        ? "ours is our own network (data/, seeded training): a different seed gives a different network; more than 1 point apart"
+        : "our own trained network; within a point of the article's",
+  });
+  const p8384 = num("01-predict", "prediction8384");
+  add({
+    section: "network",
+    quantity: "prediction for test image 8384",
+    article: "8",
+    measured: "8",
+    ours: show(p8384, String),
+    reference: "",
+    agrees: p8384 === undefined ? null : p8384 === 8,
+    note: p8384 !== undefined && p8384 !== 8 ? "our network reads this image differently" : "",
+  });
+
+  // 2. Non-targeted attack.
+  const fooled = arr("02-nontargeted", "fooledRateByGoal");
+  const starts = num("02-nontargeted", "startsPerGoal") ?? 20;
+  let goalsAgreeing = 0;
+  if (fooled) fooled.forEach((r, d) => (goalsAgreeing += withinSampling(r, starts, MEASURED_FOOLED_BY_GOAL[d]) ? 1 : 0));
+  add({
+    section: "non-targeted attack",
+    quantity: `goal wins the argmax, per goal (${starts} seeded starts, 1000 steps, eta 1)`,
+    article: "some goals (e.g. 3, 5) reach high confidence; for many others every activation stays low",
+    measured: perGoal(MEASURED_FOOLED_BY_GOAL),
+    ours: fooled ? perGoal(fooled) : "missing",
+    reference: ref((r) => perGoal(r.fooledRateByGoal)),
+    agrees: fooled ? goalsAgreeing === 10 : null,
+    note: fooled
+      ? goalsAgreeing === 10
+        ? "every goal within sampling error of the measured rate"
+        : `${10 - goalsAgreeing} of 10 goals outside sampling error: which noise images a network reads as which digit depends on its weights, and ours are not the article's (compare the reference column)`
+      : "",
+  });
+
+  // 3. Sneaky attack.
+  const sneaky = num("03-sneaky", "sneakySuccessRate");
+  const pairs = num("03-sneaky", "sneakyPairs") ?? 1000;
+  add({
+    section: "sneaky attack",
+    quantity: `goal wins, ${pairs} seeded (test image, other label) pairs, 100 steps, eta 1, lambda 0.05`,
+    article: "more examples fooled than in the non-targeted attack (no rate given); sneaky_generate(8, 2) -> 8 at 0.98",
+    measured: "56 %",
+    ours: show(sneaky),
+    reference: ref((r) => pct(r.sneakySuccessRate)),
+    agrees: sneaky === undefined ? null : withinSampling(sneaky, pairs, 0.56),
+    note:
+      sneaky !== undefined && !withinSampling(sneaky, pairs, 0.56)
+        ? "outside sampling error: our network is not the article's, and how easily a network is fooled depends on its weights"
+        : "",
+  });
+  const two8 = num("03-sneaky", "sneaky2to8Rate");
+  add({
+    section: "sneaky attack",
+    quantity: "goal wins, test images of 2 attacked towards 8",
+    article: "one example shown (a 2 read as 8 at 0.98)",
+    measured: "38 %",
+    ours: show(two8),
+    reference: ref((r) => `${pct(r.sneaky2to8Rate)} (${r.sneaky2to8Count} images)`),
+    agrees: two8 === undefined ? null : withinSampling(two8, 200, 0.38),
+    note: two8 !== undefined && !withinSampling(two8, 200, 0.38) ? "outside sampling error (200 images assumed): a different network" : "",
+  });
+
+  // 4. Thresholding.
+  const rec = num("04-thresholding", "thresholdRecoveryRate");
+  add({
+    section: "binary thresholding",
+    quantity: "thresholding at 0.5 restores the true label (the sneaky examples)",
+    article: "one example: an adversarial 3 read as 0 at 0.98 is read as 3 again",
+    measured: "92 %",
+    ours: show(rec),
+    reference: ref((r) => pct(r.thresholdRecoveryRate)),
+    agrees: rec === undefined ? null : withinSampling(rec, pairs, 0.92),
+    note: rec !== undefined && !withinSampling(rec, pairs, 0.92) ? "outside sampling error: a different network" : "",
+  });
+  const recS = num("04-thresholding", "thresholdRecoverySuccessfulRate");
+  add({
+    section: "binary thresholding",
+    quantity: "same, among the successful sneaky examples",
+    article: "",
+    measured: "85 % (of the successful 2 -> 8 ones)",
+    ours: show(recS),
+    reference: ref((r) => `${pct(r.thresholdRecovery2to8SuccessfulRate)} (successful 2 -> 8)`),
+    agrees: null,
+    note: "ours counts every successful pair, §8 only the 2 -> 8 ones: not the same subset, so not compared",
+  });
+  const clean = num("04-thresholding", "cleanAccuracy");
+  const cleanT = num("04-thresholding", "thresholdedCleanAccuracy");
+  add({
+    section: "binary thresholding",
+    quantity: "clean test accuracy, before -> after thresholding",
+    article: "thresholding destroys natural images (no number for MNIST)",
+    measured: "94.96 % -> 93.6 %",
+    ours: clean === undefined || cleanT === undefined ? "missing" : `${pct(clean, 2)} -> ${pct(cleanT, 2)}`,
+    reference: ref((r) => `${pct(r.testAccuracy, 2)} -> ${pct(r.thresholdedCleanAccuracy, 2)}`),
+    agrees: clean === undefined || cleanT === undefined ? null : Math.abs(clean - cleanT - (0.9496 - 0.936)) <= 0.01,
+    note: "compared as the cost of thresholding (the drop), within a point",
+  });
+
+  // 5. Adversarial training.
+  const nb5 = "05-adversarial-training";
+  const origAdv = num(nb5, "originalAdvAccuracy");
+  add({
+    section: "adversarial training",
+    quantity: "original network on the 1,000-example adversarial test set",
+    article: "near 0 % (asserted, not measured)",
+    measured: "41 %",
+    ours: show(origAdv),
+    reference: "",
+    agrees: origAdv === undefined ? null : withinSampling(origAdv, 1000, 0.41),
+    note:
+      "the article's '0 %' was never measured; fake labels are drawn uniformly, so 10 % equal the true label, and many attacks fail" +
+      (origAdv !== undefined && !withinSampling(origAdv, 1000, 0.41) ? "; ours is outside sampling error of 41 %: a different network" : ""),
+  });
+  const retAdv = num(nb5, "retrainedAdvAccuracy");
+  add({
+    section: "adversarial training",
+    quantity: "retrained network on that adversarial test set",
+    article: "94 % (text); 95.7 % (notebook, 10,000 adversarial examples)",
+    measured: "94.9 %",
+    ours: show(retAdv),
+    reference: "",
+    agrees: retAdv === undefined ? null : withinSampling(retAdv, 1000, 0.949),
+    note: retAdv !== undefined && !withinSampling(retAdv, 1000, 0.949) ? "outside sampling error: different networks and adversarial examples" : "",
+  });
+  const retClean = num(nb5, "retrainedCleanAccuracy");
+  const origClean = num(nb5, "originalCleanAccuracy");
+  add({
+    section: "adversarial training",
+    quantity: "clean test accuracy, original -> retrained",
+    article: "epochs climb from 90.8 % to about 95 %",
+    measured: "94.96 % -> 95.1 %",
+    ours: origClean === undefined || retClean === undefined ? "missing" : `${pct(origClean, 2)} -> ${pct(retClean, 2)}`,
+    reference: "",
+    agrees: retClean === undefined ? null : withinSampling(retClean, 10000, 0.951),
+    note: retClean !== undefined && !withinSampling(retClean, 10000, 0.951) ? "retrained accuracy outside sampling error of 95.1 %: a different seeded training" : "",
+  });
+  const epochs = arr(nb5, "retrainEpochAccuracies");
+  add({
+    section: "adversarial training",
+    quantity: "retraining, test accuracy after epoch 1 -> epoch 30",
+    article: "90.8 % -> about 95 % (notebook)",
+    measured: "",
+    ours: epochs && epochs.length > 0 ? `${pct(epochs[0])} -> ${pct(epochs[epochs.length - 1])} (${epochs.length} epochs)` : "missing",
+    reference: "",
+    agrees: null,
+    note: "",
+  });
+  const white = num(nb5, "whiteBoxRetrainedAccuracy");
+  add({
+    section: "adversarial training",
+    quantity: "retrained network on fresh sneaky examples crafted against itself",
+    article: "not measured (its adversarial test set was built against the original network)",
+    measured: "38 %",
+    ours: show(white),
+    reference: "",
+    agrees: white === undefined ? null : withinSampling(white, 1000, 0.38),
+    note:
+      "the article's 94 % measures transfer from the original network, not white-box robustness" +
+      (white !== undefined && !withinSampling(white, 1000, 0.38) ? "; ours outside sampling error of 38 % (1,000 examples assumed)" : ""),
+  });
+  const augS = num(nb5, "augmentSeconds");
+  const augN = num(nb5, "augmentCount");
+  const retS = num(nb5, "retrainSeconds");
+  add({
+    section: "adversarial training",
+    quantity: "time to build the adversarial examples (100 steps each)",
+    article: "about 15 minutes for 50,000 (Python 2, 2018 laptop)",
+    measured: "",
+    ours: augS === undefined ? "missing" : `${augS.toFixed(1)} s for ${augN ?? "?"}${retS === undefined ? "" : `; retraining 30 epochs: ${retS.toFixed(1)} s`}`,
+    reference: "",
+    agrees: null,
+    note: "different machines: not compared",
+  });
+
+  // 6. Transfer.
+  const nb6 = "06-transfer";
+  const tT = num(nb6, "transferTargetedRate");
+  const tU = num(nb6, "transferUntargetedRate");
+  const src = num(nb6, "sourceTargetedRate");
+  const noise = num(nb6, "noiseBaselineRate");
+  const second = num(nb6, "secondNetAccuracy");
+  add({
+    section: "black-box transfer",
+    quantity: "sneaky examples made on [784, 30, 10], read by [784, 100, 10]: attacker's goal / any wrong label",
+    article: "examples transfer between architectures (described, not measured)",
+    measured: "",
+    ours: tT === undefined || tU === undefined ? "missing" : `${pct(tT)} / ${pct(tU)}`,
+    reference: "",
+    agrees: null,
+    note:
+      [
+        src === undefined ? "" : `on the source network itself: ${pct(src)}`,
+        noise === undefined ? "" : `random noise of the same L2 size misleads the second network ${pct(noise)} of the time`,
+        second === undefined ? "" : `second network's clean accuracy ${pct(second, 2)}`,
+      ]
+        .filter(Boolean)
+        .join("; ") || "",
+  });
+
+  return {
+    rows,
+    notebooks: runs.map((r) => ({ name: r.name, ok: r.ok, seconds: Math.round(r.seconds * 10) / 10 })),
+    missing,
+    reference,
+  };
+}
+
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** The report as Markdown: the comparison table, then wall times, then what is missing. */
+export function reportMarkdown(report: Report, meta: { date: string; versions: Record<string, string> }): string {
+  const lines: string[] = [];
+  lines.push("# Reproduction of the article's numbers", "");
+  lines.push(`Made by \`npm run reproduce\` on ${meta.date}. ${Object.entries(meta.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`, "");
+  lines.push(
+    "Columns: what the article states; what its own procedure gives when measured with its own network (ARTICLE.md §8);",
+    "ours (the notebooks, on our trained network from data/); the library on the article's own network, where computed.",
+    "\"agrees\" asks whether ours is within sampling error (95 % Wilson interval) of the measured value.",
+    "",
+  );
+  lines.push("| section | quantity | article | measured (§8) | ours | library, article's network | agrees | note |");
+  lines.push("|---|---|---|---|---|---|---|---|");
+  for (const r of report.rows) {
+    const agrees = r.agrees === null ? "" : r.agrees ? "yes" : "no";
+    lines.push(`| ${[r.section, r.quantity, r.article, r.measured, r.ours, r.reference, agrees, r.note].map(cell).join(" | ")} |`);
+  }
+  lines.push("", "## Notebooks", "", "| notebook | result | wall time |", "|---|---|---|");
+  for (const n of report.notebooks) lines.push(`| ${n.name} | ${n.ok ? "ran" : "FAILED"} | ${n.seconds.toFixed(1)} s |`);
+  if (report.reference) lines.push("", `The reference column took ${report.reference.seconds.toFixed(1)} s (${report.reference.network}).`);
+  if (report.missing.length > 0) lines.push("", "## Missing values", "", ...report.missing.map((m) => `- ${m}`));
+  lines.push("");
+  return lines.join("\n");
+}

@@ -1,0 +1,102 @@
+/**
+ * `npm run reproduce`: builds the library, registers the project's tslab kernel, executes every
+ * notebook headlessly into build/notebooks/ (.ipynb and .html), and writes
+ * build/reproduction.json and build/reproduction.md: the article's numbers beside ours.
+ * Fails, naming it, if any notebook fails.
+ *
+ *   npm run reproduce
+ *   npm run reproduce -- --only 03-sneaky      # some notebooks (names or prefixes)
+ *   npm run reproduce -- --no-reference        # skip the column computed on the article's network
+ *
+ * Environment: ADVLAB_CELL_TIMEOUT (seconds per cell, default 7200), ADVLAB_JUPYTER,
+ * ADVLAB_PYTHON (see scripts/kernel.ts), ADVLAB_REFERENCE_NETWORK, MNIST_DIR.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { registerKernel, ROOT } from "./kernel";
+import { assertAllPassed, listNotebooks, NotebookRun, runNotebooks } from "./run-notebooks";
+import { buildReport, readResults, reportMarkdown } from "./report";
+import type { ReferenceRates } from "./reference-rates";
+
+interface Args {
+  only: string[];
+  reference: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { only: [], reference: true };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--only") args.only.push(...(argv[++i] ?? "").split(",").filter(Boolean));
+    else if (argv[i] === "--no-reference") args.reference = false;
+    else throw new Error(`reproduce: unknown argument ${JSON.stringify(argv[i])} (use --only NAMES, --no-reference)`);
+  }
+  return args;
+}
+
+function build(): void {
+  const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.json")], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error("reproduce: the library does not build (tsc failed)");
+}
+
+function versions(): Record<string, string> {
+  const version = (pkg: string) => (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+  const jupyter = spawnSync("/usr/bin/python3", ["-c", "import nbconvert, nbclient; print(nbconvert.__version__, nbclient.__version__)"], { encoding: "utf8" });
+  const [nbconvert, nbclient] = (jupyter.stdout ?? "").trim().split(" ");
+  return {
+    node: process.version,
+    tslab: version("tslab"),
+    "plotly.js": version("plotly.js-dist-min"),
+    ...(nbconvert ? { nbconvert } : {}),
+    ...(nbclient ? { nbclient } : {}),
+  };
+}
+
+/** Builds, registers the kernel, runs the notebooks and writes the report; returns the runs. */
+export async function reproduce(args: Args): Promise<NotebookRun[]> {
+  const buildDir = join(ROOT, "build");
+  mkdirSync(buildDir, { recursive: true });
+  console.log("building the library (tsc) ...");
+  build();
+  console.log(`kernel: ${registerKernel()}`);
+  let sources = listNotebooks();
+  if (args.only.length > 0) sources = sources.filter((s) => args.only.some((o) => basename(s).startsWith(o)));
+  if (sources.length === 0) throw new Error("reproduce: no notebooks to run (notebooks/*.ipynb)");
+  const resultsDir = join(buildDir, "results");
+  const runs = await runNotebooks(sources, {
+    outDir: join(buildDir, "notebooks"),
+    resultsDir,
+    onEvent: (e) => {
+      if (e.kind === "start") console.log(`${e.name}: running ...`);
+      else console.log(`${e.name}: ${e.run?.ok ? "ok" : "FAILED"} in ${e.run?.seconds.toFixed(1)} s`);
+    },
+  });
+
+  let reference: ReferenceRates | null = null;
+  if (args.reference) {
+    // Loaded here, after the build: it imports the compiled library.
+    const { referenceNetworkPath, referenceRates } = await import("./reference-rates");
+    const path = referenceNetworkPath();
+    if (path) {
+      console.log(`reference column: the library on ${path} ...`);
+      reference = referenceRates(path);
+    } else {
+      console.log("reference column skipped: the article's network is not there (set ADVLAB_REFERENCE_NETWORK)");
+    }
+  }
+
+  const report = buildReport(readResults(resultsDir), runs, reference);
+  const { writeFileAtomic } = await import("../dist");
+  writeFileAtomic(join(buildDir, "reproduction.json"), JSON.stringify({ date: new Date().toISOString(), versions: versions(), ...report }, null, 2) + "\n");
+  writeFileAtomic(join(buildDir, "reproduction.md"), reportMarkdown(report, { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", versions: versions() }));
+  console.log(`wrote ${join(buildDir, "reproduction.md")} and reproduction.json`);
+  assertAllPassed(runs);
+  return runs;
+}
+
+if (require.main === module) {
+  reproduce(parseArgs(process.argv.slice(2))).catch((error: Error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}
