@@ -21,8 +21,12 @@ export { accuracy, predictions, confusionMatrix, rate, wilsonInterval } from "./
 export { createRng, DEFAULT_SEED } from "./random";
 export type { Rng } from "./random";
 export { writeFileAtomic, readJsonFile } from "./files";
-export { digitFigure, activationsFigure, predictionFigure, gridFigure, toggleFigure, lineFigure, heatmapFigure, barFigure, predictionTitle, INK_COLORSCALE } from "./plots";
+export { digitFigure, activationsFigure, predictionFigure, gridFigure, toggleFigure, lineFigure, heatmapFigure, barFigure, predictionTitle, INK_COLORSCALE, VALUE_COLORSCALE } from "./plots";
 export type { Figure } from "./plots";
 export { show, progress, liveFigure, table, inKernel } from "./notebook";
 export type { Progress, LiveFigure } from "./notebook";
 export { recordResults, resultsDir } from "./results";
+export { augmentDataAsync, augmentDataReference } from "./defenses";
+export { feedforwardBatch, evaluateBatch, adversarialBatch, sneakyAdversarialBatch } from "./batch";
+export type { BatchAttackOptions } from "./batch";
+export { setThreads, getThreads } from "./kernels/pool";

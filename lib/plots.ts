@@ -30,6 +30,15 @@ export const INK_COLORSCALE: [number, string][] = [
 export const BAR_COLOR = "#b0b7c3";
 export const HIGHLIGHT_COLOR = "#d62728";
 
+/** Matrices: white for 0 (or zmin) to dark blue for the largest value (Plotly's "Blues" runs the other way). */
+export const VALUE_COLORSCALE: [number, string][] = [
+  [0, "#f7fbff"],
+  [0.25, "#c6dbef"],
+  [0.5, "#6baed6"],
+  [0.75, "#2171b5"],
+  [1, "#08306b"],
+];
+
 const FONT = { family: "Helvetica, Arial, sans-serif", size: 12 };
 const CONFIG = { displaylogo: false, responsive: true };
 
@@ -479,7 +488,7 @@ export function heatmapFigure(
     z: rows.map((row) => row.map((v) => (Number.isNaN(v) ? null : v))),
     x: xs.map(String),
     y: ys.map(String),
-    colorscale: "Blues",
+    colorscale: VALUE_COLORSCALE,
     hoverongaps: false,
     hovertemplate: `${options.yTitle ?? "row"} %{y}, ${options.xTitle ?? "column"} %{x}: %{z${integers ? "" : ":.3f"}}<extra></extra>`,
     ...(zRange ? { zmin: zRange[0], zmax: zRange[1] } : {}),
@@ -489,13 +498,15 @@ export function heatmapFigure(
     trace.textfont = { size: 11 };
   }
   const side = Math.max(300, 36 * Math.max(cols, rows.length));
+  // Wide enough for the title too (about 7.5 px a character at this font size).
+  const width = Math.max(side + 180, Math.round(7.5 * (options.title?.length ?? 0)) + 60);
   return {
     data: [trace],
     layout: {
       title: titleOf(options.title),
       xaxis: { title: { text: options.xTitle ?? "" }, type: "category", side: "bottom", constrain: "domain" },
       yaxis: { title: { text: options.yTitle ?? "" }, type: "category", autorange: "reversed", scaleanchor: "x", constrain: "domain" },
-      width: side + 180,
+      width,
       height: side + (options.title === undefined ? 80 : 120),
       margin: { l: 80, r: 20, t: options.title === undefined ? 20 : 60, b: 60 },
       font: FONT,

@@ -68,8 +68,12 @@ export function failureSummary(output: string): string {
  * notebook's own folder (so `import ... from "../dist"` works from notebooks/). Never throws
  * for a failing notebook: the run says `ok: false` with the error.
  */
-export async function runNotebook(source: string, options: RunOptions): Promise<NotebookRun> {
+export async function runNotebook(notebook: string, options: RunOptions): Promise<NotebookRun> {
+  const source = resolve(notebook);
   const name = basename(source, ".ipynb");
+  if (!existsSync(source)) {
+    return { name, source, ok: false, seconds: 0, ipynb: "", html: "", error: `${source}: no such notebook` };
+  }
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const resultsDir = resolve(options.resultsDir ?? join(ROOT, "build", "results"));

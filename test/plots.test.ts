@@ -239,6 +239,13 @@ describe("plots", () => {
       expect([trace.zmin, trace.zmax]).to.deep.equal([0, 1]);
     });
 
+    it("colours small values light and large values dark", () => {
+      const scale = heatmapFigure(z).data[0].colorscale as [number, string][];
+      const lightness = (hex: string) => [1, 3, 5].reduce((sum, i) => sum + parseInt(hex.slice(i, i + 2), 16), 0) / 3;
+      expect(lightness(scale[0][1])).to.be.greaterThan(240);
+      expect(lightness(scale[scale.length - 1][1])).to.be.lessThan(80);
+    });
+
     it("refuses ragged rows and label counts that do not match", () => {
       expect(() => heatmapFigure([[1, 2], [3]])).to.throw(/z\[1\] has 1 values, z\[0\] has 2/);
       expect(() => heatmapFigure(z, { x: [0, 1, 2] })).to.throw(/3 x labels for 2 columns/);

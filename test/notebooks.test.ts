@@ -1,0 +1,153 @@
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { ROOT } from "../scripts/kernel";
+import { assertAllPassed, listNotebooks, runNotebook, runNotebooks } from "../scripts/run-notebooks";
+import { ALL_NOTEBOOKS_TIMEOUT_MS, EXPECTED_NOTEBOOKS, executedNotebooks, ExecutedNotebooks, RESULTS_DIR } from "./support/notebooks";
+
+interface Output {
+  output_type: string;
+  data?: Record<string, unknown>;
+}
+interface Cell {
+  cell_type: string;
+  outputs?: Output[];
+  execution_count?: number | null;
+  source: string | string[];
+}
+
+const readNotebook = (path: string) => JSON.parse(readFileSync(path, "utf8")) as { cells: Cell[]; metadata: { kernelspec?: { name?: string } } };
+const results = (name: string) => JSON.parse(readFileSync(join(RESULTS_DIR, `${name}.json`), "utf8")) as Record<string, unknown>;
+
+/** A notebook of code cells, in nbformat 4, for the tslab kernel. */
+function notebookJson(cells: string[]): string {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
+    cells: cells.map((source, i) => ({ id: `c${i}`, cell_type: "code", metadata: {}, execution_count: null, outputs: [], source })),
+  });
+}
+
+describe("notebooks", () => {
+  const sources = listNotebooks();
+
+  describe("as committed", () => {
+    it("there is one notebook per step of the article, 01-predict to 06-transfer", () => {
+      expect(sources.map((s) => basename(s, ".ipynb"))).to.include.members(EXPECTED_NOTEBOOKS);
+    });
+
+    it("every notebook is saved without outputs and declares the tslab kernel", () => {
+      for (const source of sources) {
+        const nb = readNotebook(source);
+        expect(nb.metadata.kernelspec?.name, `${basename(source)} kernel`).to.equal("tslab");
+        for (const cell of nb.cells.filter((c) => c.cell_type === "code")) {
+          expect(cell.outputs, `${basename(source)} has saved outputs`).to.deep.equal([]);
+          expect(cell.execution_count ?? null, `${basename(source)} has execution counts`).to.equal(null);
+        }
+      }
+    });
+  });
+
+  describe("executed headlessly (as npm run reproduce does)", function () {
+    let executed: ExecutedNotebooks;
+
+    before(async function () {
+      this.timeout(ALL_NOTEBOOKS_TIMEOUT_MS);
+      executed = await executedNotebooks();
+    });
+
+    for (const source of sources) {
+      const name = basename(source, ".ipynb");
+      it(`${name} executes without error`, () => {
+        const run = executed.runs.find((r) => r.name === name);
+        expect(run, `${name} was not run`).to.not.equal(undefined);
+        expect(run!.ok, run!.error).to.equal(true);
+      });
+    }
+
+    it("each executed notebook embeds plotly.js exactly once and sends every figure as Plotly JSON, HTML and text", () => {
+      for (const run of executed.runs.filter((r) => r.ok)) {
+        const outputs = readNotebook(run.ipynb).cells.flatMap((c) => c.outputs ?? []);
+        const html = (o: Output) => [o.data?.["text/html"] ?? ""].flat().join("");
+        const embeds = outputs.filter((o) => html(o).includes("embedded once per notebook"));
+        const figures = outputs.filter((o) => o.data?.["application/vnd.plotly.v1+json"] !== undefined);
+        expect(figures.length, `${run.name}: no figure`).to.be.greaterThan(0);
+        expect(embeds, `${run.name}: plotly.js embeds`).to.have.length(1);
+        for (const f of figures) {
+          expect(html(f), run.name).to.contain("Plotly.newPlot");
+          expect(f.data?.["text/plain"], run.name).to.not.equal(undefined);
+        }
+      }
+    });
+
+    it("every number of the reproduction report was recorded by its notebook", () => {
+      expect(executed.report.missing).to.deep.equal([]);
+    });
+
+    it("01: our network classifies at least 94 % of the test images right", () => {
+      const r = results("01-predict");
+      expect(r.testAccuracy).to.be.a("number").within(0.94, 1);
+      expect(r.testCorrect).to.equal(Math.round((r.testAccuracy as number) * 10000));
+    });
+
+    it("05: the original network scores at most 60 % on the adversarial test set (the article measured 41 %)", () => {
+      expect(results("05-adversarial-training").originalAdvAccuracy).to.be.a("number").at.most(0.6);
+    });
+
+    it("05: the retrained network scores at least 90 % on that adversarial test set and 93 % on clean test images", () => {
+      const r = results("05-adversarial-training");
+      expect(r.retrainedAdvAccuracy).to.be.a("number").at.least(0.9);
+      expect(r.retrainedCleanAccuracy).to.be.a("number").at.least(0.93);
+      expect(r.augmentCount).to.equal(50000);
+      expect(r.retrainEpochAccuracies).to.be.an("array").with.length(30);
+    });
+
+    it("running 02-nontargeted again gives exactly the same numbers", async function () {
+      this.timeout(30 * 60 * 1000);
+      const first = readFileSync(join(RESULTS_DIR, "02-nontargeted.json"), "utf8");
+      const dir = mkdtempSync(join(tmpdir(), "advlab-rerun-"));
+      try {
+        const run = await runNotebook(join(ROOT, "notebooks", "02-nontargeted.ipynb"), { outDir: join(dir, "out"), resultsDir: join(dir, "results") });
+        expect(run.ok, run.error).to.equal(true);
+        expect(readFileSync(join(dir, "results", "02-nontargeted.json"), "utf8")).to.equal(first);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("the runner", () => {
+    it("a failing notebook makes the runner fail, naming the notebook and its error", async function () {
+      this.timeout(5 * 60 * 1000);
+      const dir = mkdtempSync(join(tmpdir(), "advlab-failing-"));
+      try {
+        const good = join(dir, "01-fine.ipynb");
+        const bad = join(dir, "02-broken.ipynb");
+        writeFileSync(good, notebookJson(["const a: number = 1 + 1;\nconsole.log(a);"]));
+        writeFileSync(bad, notebookJson(["console.log('before');", "throw new Error('the broken notebook fails here');", "console.log('never');"]));
+        const runs = await runNotebooks([good, bad], { outDir: join(dir, "out"), resultsDir: join(dir, "results") });
+        expect(runs.map((r) => [r.name, r.ok])).to.deep.equal([["01-fine", true], ["02-broken", false]]);
+        expect(runs[1].error).to.contain("the broken notebook fails here");
+        expect(() => assertAllPassed(runs)).to.throw(/1 notebook\(s\) failed: 02-broken[\s\S]*the broken notebook fails here/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a type error in a cell fails the notebook too", async function () {
+      this.timeout(5 * 60 * 1000);
+      const dir = mkdtempSync(join(tmpdir(), "advlab-typeerror-"));
+      try {
+        const nb = join(dir, "typed.ipynb");
+        writeFileSync(nb, notebookJson(["const n: number = 'not a number';"]));
+        const run = await runNotebook(nb, { outDir: join(dir, "out"), resultsDir: join(dir, "results") });
+        expect(run.ok).to.equal(false);
+        expect(run.error).to.match(/not assignable to type 'number'/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Executes notebooks/*.ipynb once per mocha process, through the same code as
+ * `npm run reproduce` (kernel registration, headless runner, report), into build/. The notebook
+ * and browser tests share the cached runs, so the notebooks run once per `npm test`.
+ */
+import { join } from "node:path";
+import { registerKernel, ROOT } from "../../scripts/kernel";
+import { listNotebooks, NotebookRun, runNotebooks } from "../../scripts/run-notebooks";
+import { buildReport, readResults, Report } from "../../scripts/report";
+
+export const BUILD_DIR = join(ROOT, "build");
+export const NOTEBOOK_OUT_DIR = join(BUILD_DIR, "notebooks");
+export const RESULTS_DIR = join(BUILD_DIR, "results");
+export const SCREENSHOT_DIR = join(BUILD_DIR, "screenshots");
+
+/** The notebooks the article's steps need, in order. */
+export const EXPECTED_NOTEBOOKS = ["01-predict", "02-nontargeted", "03-sneaky", "04-thresholding", "05-adversarial-training", "06-transfer"];
+
+/** Generous: notebook 05 builds 50,000 adversarial examples and retrains for 30 epochs. */
+export const ALL_NOTEBOOKS_TIMEOUT_MS = 4 * 60 * 60 * 1000;
+
+export interface ExecutedNotebooks {
+  runs: NotebookRun[];
+  report: Report;
+}
+
+let cached: Promise<ExecutedNotebooks> | null = null;
+
+/** Runs every notebook (the first call), then returns the same runs and report. */
+export function executedNotebooks(): Promise<ExecutedNotebooks> {
+  cached ??= (async () => {
+    registerKernel();
+    const runs = await runNotebooks(listNotebooks(), {
+      outDir: NOTEBOOK_OUT_DIR,
+      resultsDir: RESULTS_DIR,
+      onEvent: (e) => {
+        if (e.kind === "end") console.log(`      (${e.name}: ${e.run?.ok ? "ran" : "FAILED"} in ${e.run?.seconds.toFixed(1)} s)`);
+      },
+    });
+    // The report as `npm run reproduce` builds it, less the column computed on the article's
+    // network (a minute of work, and reproduce's own); build/reproduction.md is left alone.
+    const report = buildReport(readResults(RESULTS_DIR), runs, null);
+    return { runs, report };
+  })();
+  return cached;
+}
