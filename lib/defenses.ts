@@ -1,6 +1,8 @@
 import { Network } from "./network";
 import { Dataset, makeDataset } from "./dataset";
-import { noiseImage, sneakyFrom } from "./attacks";
+import { noiseImage, sneakyFrom, START_MEAN, START_SD } from "./attacks";
+import { attackChunks, AttackSource } from "./batch";
+import { runAsync, runSync } from "./kernels/drive";
 import { createRng, DEFAULT_SEED } from "./random";
 import { checkCount, checkFinite, checkSeed } from "./validate";
 
@@ -22,7 +24,7 @@ export function binaryThreshold(x: ArrayLike<number>, threshold = 0.5): Float64A
 
 export interface AugmentOptions {
   seed?: number;
-  /** Called after every example with the number done so far and the total. */
+  /** Called with the number of examples done so far and the total (after every chunk; the reference: every example). */
   onProgress?: (done: number, total: number) => void;
   /** Step size of the sneaky attack (article: 1). */
   eta?: number;
@@ -46,16 +48,8 @@ export function indicesByDigit(data: Dataset): Uint32Array[] {
   return byDigit;
 }
 
-/**
- * Defence 2's training data (article §5): `n` times, draw a true digit d, a random image of d
- * from `data`, and a fake label f (uniform over 0..9, so about 10 % equal d); run
- * `sneakyAdversarial(net, f, image, steps, eta)` and keep the result with the TRUE label d.
- * Returns a Dataset (Float32Array images) that `Network.sgd` takes directly.
- *
- *   const adv = augmentData(net, 50_000, training, 100, { seed: 1 });
- *   net2.sgd(concatDatasets(adv, training), 30, 10, 3.0);
- */
-export function augmentData(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions = {}): AugmentedDataset {
+/** Checks augmentData's arguments; returns the options filled in and the images of each digit. */
+function prepareAugment(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions) {
   const seed = options.seed ?? DEFAULT_SEED;
   const eta = options.eta ?? 1;
   const lam = options.lam ?? 0.05;
@@ -65,9 +59,85 @@ export function augmentData(net: Network, n: number, data: Dataset, steps: numbe
   checkSeed(seed);
   checkFinite(eta, "eta");
   checkFinite(lam, "lam");
+  if (!data || !data.images || !data.labels) throw new TypeError("data must be a Dataset ({ images, labels, length, image(i) })");
+  if (data.length > 0 && data.images.length !== data.length * net.inputSize) {
+    throw new RangeError(`augmentData: data images have ${data.images.length / data.length} pixels, the network takes ${net.inputSize}`);
+  }
   const byDigit = indicesByDigit(data);
   const missing = byDigit.findIndex((ix) => ix.length === 0);
   if (missing >= 0 && n > 0) throw new RangeError(`augmentData: the data has no image of digit ${missing}`);
+  return { seed, eta, lam, byDigit };
+}
+
+/**
+ * Defence 2's training data (article §5): `n` times, draw a true digit d, a random image of d
+ * from `data`, and a fake label f (uniform over 0..9, so about 10 % equal d); run
+ * `sneakyAdversarial(net, f, image, steps, eta)` and keep the result with the TRUE label d.
+ * Returns a Dataset (Float32Array images) that `Network.sgd` takes directly.
+ *
+ * Runs on the batched float32 kernels (`augmentDataReference` is the one-image-at-a-time
+ * float64 original, with the same draws in the same order); `onProgress` is called as chunks
+ * of examples finish.
+ *
+ *   const adv = augmentData(net, 50_000, training, 100, { seed: 1 });
+ *   net2.sgd(concatDatasets(adv, training), 30, 10, 3.0);
+ */
+export function augmentData(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions = {}): AugmentedDataset {
+  return runSync(augmentChunks(net, n, data, steps, options));
+}
+
+/**
+ * `augmentData` that gives the event loop a turn after every chunk of examples (tens of
+ * milliseconds), so a notebook can show `onProgress` live. The same numbers as `augmentData`.
+ *
+ *   const adv = await augmentDataAsync(net, 50_000, training, 100, { seed: 1, onProgress: (d, t) => bar.update(d / t) });
+ */
+export async function augmentDataAsync(
+  net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions = {},
+): Promise<AugmentedDataset> {
+  return runAsync(augmentChunks(net, n, data, steps, options));
+}
+
+function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions): Generator<number, AugmentedDataset, void> {
+  const { seed, eta, lam, byDigit } = prepareAugment(net, n, data, steps, options);
+  const size = net.inputSize;
+  const rng = createRng(seed);
+  const images = new Float32Array(n * size);
+  const labels = new Uint8Array(n);
+  const goals = new Uint8Array(n);
+  const sources = new Uint32Array(n);
+  const source: AttackSource = {
+    fill(i0, i1, starts, targets, goalRows) {
+      for (let i = i0; i < i1; i++) {
+        // Draw order (digit, image, fake label, start) is part of what a seed means.
+        const d = rng.int(10);
+        const j = byDigit[d][rng.int(byDigit[d].length)];
+        const f = rng.int(10);
+        const row = (i - i0) * size;
+        for (let p = 0; p < size; p++) starts[row + p] = rng.normal(START_MEAN, START_SD);
+        targets!.set(data.images.subarray(j * size, (j + 1) * size), row);
+        goalRows[i - i0] = f;
+        labels[i] = d;
+        goals[i] = f;
+        sources[i] = j;
+      }
+    },
+  };
+  const work = attackChunks(net, n, source, true, steps, eta, lam, images);
+  for (let r = work.next(); !r.done; r = work.next()) {
+    options.onProgress?.(r.value, n);
+    yield r.value;
+  }
+  return Object.assign(makeDataset(images, labels, size), { goals, sources });
+}
+
+/**
+ * The readable float64 reference for `augmentData`: one `sneakyAdversarial` after another,
+ * `onProgress` after every example. The same draws in the same order, so the two agree up to
+ * float32 rounding.
+ */
+export function augmentDataReference(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions = {}): AugmentedDataset {
+  const { seed, eta, lam, byDigit } = prepareAugment(net, n, data, steps, options);
   const size = net.inputSize;
   const rng = createRng(seed);
   const images = new Float32Array(n * size);

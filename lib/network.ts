@@ -5,6 +5,11 @@ import { checkCount, checkFinite, checkSeed, checkVector } from "./validate";
 import { NetworkJson, parseNetworkJson } from "./network-json";
 import { readJsonFile, writeFileAtomic } from "./files";
 import { argmax } from "./criteria";
+import { sgdFast } from "./train-fast";
+import { runAsync, runSync } from "./kernels/drive";
+
+/** Examples the asynchronous sgd trains between two turns of the event loop (~50 ms). */
+const ASYNC_CHUNK_EXAMPLES = 10_000;
 
 /** What `sgd` reports after each epoch. */
 export interface EpochReport {
@@ -135,7 +140,8 @@ export class Network {
   }
 
   /**
-   * Mini-batch stochastic gradient descent, as network.py: each epoch shuffles the training
+   * Mini-batch stochastic gradient descent, as network.py, on the fast float32 kernels
+   * (`sgdReference` is the same algorithm in plain float64 code): each epoch shuffles the training
    * images (seeded), cuts them into batches of `miniBatchSize` and moves every weight by
    * `-eta / batch length` times the batch's summed gradient. With `testData`, each epoch's
    * report carries the number it classifies right.
@@ -143,12 +149,27 @@ export class Network {
    *   net.sgd(training, 30, 10, 3.0, { testData: test, onEpoch: (r) => console.log(r.epoch, r.accuracy) })
    */
   sgd(training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions = {}): void {
-    checkCount(epochs, "epochs");
-    checkCount(miniBatchSize, "miniBatchSize", 1);
-    checkFinite(eta, "eta");
-    checkSeed(options.seed ?? DEFAULT_SEED);
-    this.checkDataset(training, "training data");
-    if (options.testData) this.checkDataset(options.testData, "testData");
+    this.checkSgd(training, epochs, miniBatchSize, eta, options);
+    runSync(sgdFast(this, training, epochs, miniBatchSize, eta, options));
+  }
+
+  /**
+   * `sgd` that gives the event loop a turn every ~50 ms (so a notebook can show progress while
+   * it trains); `onEpoch` runs between epochs. The same numbers as `sgd`.
+   *
+   *   await net.sgdAsync(training, 30, 10, 3.0, { testData: test, onEpoch: (r) => bar.update(r) });
+   */
+  async sgdAsync(training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions = {}): Promise<void> {
+    this.checkSgd(training, epochs, miniBatchSize, eta, options);
+    await runAsync(sgdFast(this, training, epochs, miniBatchSize, eta, options, ASYNC_CHUNK_EXAMPLES / miniBatchSize));
+  }
+
+  /**
+   * The readable float64 reference for `sgd` (one example at a time, as network.py), which the
+   * tests hold the fast kernels to. The same shuffles and update rule; about 50x slower.
+   */
+  sgdReference(training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions = {}): void {
+    this.checkSgd(training, epochs, miniBatchSize, eta, options);
     const rng = createRng(options.seed ?? DEFAULT_SEED);
     const order = Uint32Array.from({ length: training.length }, (_, i) => i);
     const nablaB = this.biases.map((b) => new Float64Array(b.length));
@@ -170,6 +191,15 @@ export class Network {
       }
       this.report(epoch, epochs, (performance.now() - start) / 1000, options);
     }
+  }
+
+  private checkSgd(training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions): void {
+    checkCount(epochs, "epochs");
+    checkCount(miniBatchSize, "miniBatchSize", 1);
+    checkFinite(eta, "eta");
+    checkSeed(options.seed ?? DEFAULT_SEED);
+    this.checkDataset(training, "training data");
+    if (options.testData) this.checkDataset(options.testData, "testData");
   }
 
   /** weights -= rate * nablaW, biases -= rate * nablaB. */

@@ -1,0 +1,49 @@
+/**
+ * The job protocol between the main thread and the kernel workers: one Int32Array of control
+ * words and one Float64Array of arguments, both over SharedArrayBuffers.
+ *
+ * A job calls one kernel on every thread t = 0 .. T-1 (t = 0 is the calling thread) with the
+ * same arguments, except that a range argument pair is cut into T contiguous parts
+ * (`splitAt`), a scratch pointer is offset by t * stride (`scratchAt`), and (t, T) may be
+ * appended. The parts are fixed by T alone, and every kernel computes each number the same
+ * way whichever part it falls in.
+ */
+export const KERNEL_NAMES = ["feedforwardRange", "attackRange", "sgdRange"] as const;
+export type KernelName = (typeof KERNEL_NAMES)[number];
+
+/** Control word indices. */
+export const SEQ = 0;        // bumped once per job; workers wait on it
+export const DONE = 1;       // workers that finished the current job
+export const FN = 2;         // index into KERNEL_NAMES
+export const NARGS = 3;
+export const SPLIT_AT = 4;   // index of the range start in args, or -1
+export const SCRATCH_AT = 5; // index of the scratch pointer in args, or -1
+export const SCRATCH_STRIDE = 6;
+export const APPEND_THREAD = 7;
+export const THREADS = 8;    // T of the current job
+export const FAILED = 9;     // a worker's kernel threw
+export const CONTROL_WORDS = 16;
+export const MAX_ARGS = 16;
+
+export interface Job {
+  kernel: KernelName;
+  args: number[];
+  splitAt?: number;
+  scratchAt?: number;
+  scratchStride?: number;
+  appendThread?: boolean;
+}
+
+/** The arguments thread t of T passes to the kernel. */
+export function threadArgs(args: ArrayLike<number>, nargs: number, splitAt: number, scratchAt: number, stride: number,
+  appendThread: boolean, t: number, T: number): number[] {
+  const out = Array.from({ length: nargs }, (_, k) => args[k]);
+  if (splitAt >= 0) {
+    const i0 = out[splitAt], n = out[splitAt + 1] - i0;
+    out[splitAt] = i0 + Math.floor((n * t) / T);
+    out[splitAt + 1] = i0 + Math.floor((n * (t + 1)) / T);
+  }
+  if (scratchAt >= 0) out[scratchAt] += t * stride;
+  if (appendThread) out.push(t, T);
+  return out;
+}
