@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { sep } from "node:path";
 import type { Figure } from "./plots";
 import { Bundle, figureBundle, plotlyLoaderHtml, plotlySource, progressBundle, progressSummary, tableBundle } from "./notebook-html";
+import { figurePng, pngWanted } from "./static-png";
 import { checkCount } from "./validate";
 
 type WriteDisplayData = (data: { data: Bundle; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) => void;
@@ -73,21 +74,30 @@ function figureOutput(figure: Figure): Bundle {
   return figureBundle(figure, newId("advlab-figure"));
 }
 
+/** The figure's bundle, plus a static PNG when asked for (ADVLAB_FIGURE_PNG=1) and possible. */
+async function kernelFigureOutput(figure: Figure): Promise<Bundle> {
+  const bundle = figureOutput(figure);
+  if (pngWanted()) {
+    const png = await figurePng(figure);
+    if (png) bundle["image/png"] = png.toString("base64");
+  }
+  return bundle;
+}
+
 /**
- * Shows a figure (from lib/plots) as one output: Plotly JSON, HTML and text. Outside a kernel,
- * prints the text version.
+ * Shows a figure (from lib/plots) as one output: Plotly JSON, HTML and text (and a PNG with
+ * ADVLAB_FIGURE_PNG=1, see lib/static-png). Outside a kernel, prints the text version.
  *
  *   await show(predictionFigure(x, net.feedforward(x)))
  */
 export async function show(figure: Figure): Promise<void> {
   checkFigure(figure);
-  const bundle = figureOutput(figure);
   if (!inKernel()) {
-    console.log(bundle["text/plain"]);
+    console.log(figureOutput(figure)["text/plain"]);
     return;
   }
   embedPlotlyOnce();
-  send(bundle);
+  send(await kernelFigureOutput(figure));
   await tick();
 }
 
@@ -111,7 +121,7 @@ export async function liveFigure(figure: Figure): Promise<LiveFigure> {
   const kernel = inKernel();
   if (kernel) {
     embedPlotlyOnce();
-    send(figureOutput(figure), displayId);
+    send(await kernelFigureOutput(figure), displayId);
     await tick();
   } else {
     console.log(figureOutput(figure)["text/plain"]);
@@ -123,7 +133,7 @@ export async function liveFigure(figure: Figure): Promise<LiveFigure> {
         console.log(figureOutput(next)["text/plain"]);
         return;
       }
-      send(figureOutput(next), displayId, true);
+      send(await kernelFigureOutput(next), displayId, true);
       await tick();
     },
   };

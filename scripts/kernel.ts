@@ -22,20 +22,25 @@ export function jupyterDataDir(root = ROOT): string {
   return join(root, ".jupyter", "share", "jupyter");
 }
 
-function hasJupyterClient(python: string): boolean {
-  const r = spawnSync(python, ["-c", "import jupyter_client"], { stdio: "ignore" });
+function hasModules(python: string, modules: string[]): boolean {
+  const r = spawnSync(python, ["-c", `import ${modules.join(", ")}`], { stdio: "ignore" });
   return r.status === 0;
 }
 
-/** A Python that can run tslab's installer (it needs jupyter_client). */
-export function findPython(): string {
+/**
+ * A Python with the given Jupyter modules: jupyter_client for tslab's installer, nbclient and
+ * nbformat to execute notebooks.
+ */
+export function findPython(modules: string[] = ["jupyter_client"]): string {
   const fromEnv = process.env.ADVLAB_PYTHON;
   if (fromEnv) return fromEnv;
   // The python3 first on PATH may be a pyenv one without Jupyter; Debian's has it.
   for (const candidate of ["/usr/bin/python3", "python3", "python"]) {
-    if (hasJupyterClient(candidate)) return candidate;
+    if (hasModules(candidate, modules)) return candidate;
   }
-  throw new Error("no Python with jupyter_client found: install Jupyter (e.g. apt-get install jupyter-client, or pip install jupyterlab) or set ADVLAB_PYTHON");
+  throw new Error(
+    `no Python with ${modules.join(", ")} found: install Jupyter (apt-get install jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel, or pip install jupyterlab) or set ADVLAB_PYTHON`,
+  );
 }
 
 /** The jupyter command. */

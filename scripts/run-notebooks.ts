@@ -1,6 +1,7 @@
 /**
- * Executes notebooks headlessly with the project's tslab kernel (Jupyter's nbconvert, i.e.
- * nbclient), one fresh kernel each, and exports each executed copy to HTML. Used by
+ * Executes notebooks headlessly with the project's tslab kernel (Jupyter's nbclient, through
+ * scripts/execute-notebook.py), one fresh kernel each, and exports each executed copy to HTML
+ * with `jupyter nbconvert --to html`. Used by
  * `npm run reproduce` and by the notebook tests.
  *
  *   const runs = await runNotebooks(listNotebooks(), { outDir: "build/notebooks" })
@@ -9,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { findJupyter, jupyterEnv, ROOT } from "./kernel";
+import { findJupyter, findPython, jupyterEnv, ROOT } from "./kernel";
 
 export interface NotebookRun {
   /** File name without .ipynb, e.g. "03-sneaky"; also the name its results are recorded under. */
@@ -20,7 +21,7 @@ export interface NotebookRun {
   seconds: number;
   ipynb: string;
   html: string;
-  /** What went wrong, when !ok: the failing cell and error as nbconvert reports them. */
+  /** What went wrong, when !ok: the failing cell and what it wrote (the error). */
   error?: string;
 }
 
@@ -55,7 +56,7 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
   });
 }
 
-/** The part of nbconvert's output that says what failed (the cell and the error), not the Python traceback. */
+/** The part of the runner's output that says what failed (the cell and the error), not a Python traceback. */
 export function failureSummary(output: string): string {
   const marker = output.indexOf("An error occurred while executing the following cell");
   const text = marker >= 0 ? output.slice(marker) : output;
@@ -85,31 +86,19 @@ export async function runNotebook(notebook: string, options: RunOptions): Promis
   rmSync(ipynb, { force: true });
   rmSync(html, { force: true });
   const timeout = options.cellTimeout ?? Number(process.env.ADVLAB_CELL_TIMEOUT ?? 7200);
-  const env = { ...jupyterEnv(), ADVLAB_RESULTS_DIR: resultsDir };
+  // Figures also carry a static PNG (lib/static-png) unless ADVLAB_FIGURE_PNG=0.
+  const env = { ...jupyterEnv(), ADVLAB_RESULTS_DIR: resultsDir, ADVLAB_FIGURE_PNG: process.env.ADVLAB_FIGURE_PNG ?? "1" };
   const jupyter = findJupyter();
+  const python = findPython(["nbclient", "nbformat"]);
   options.onEvent?.({ kind: "start", name });
   const started = process.hrtime.bigint();
-  const exec = await run(
-    jupyter,
-    [
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      "--ExecutePreprocessor.kernel_name=tslab",
-      `--ExecutePreprocessor.timeout=${timeout}`,
-      "--output-dir",
-      outDir,
-      "--output",
-      `${name}.ipynb`,
-      source,
-    ],
-    { cwd: dirname(source), env },
-  );
+  // nbclient, as `jupyter nbconvert --execute` runs it, but reporting the failing cell's own
+  // stderr (where tslab writes type errors and exceptions).
+  const exec = await run(python, [join(__dirname, "execute-notebook.py"), source, ipynb, String(timeout), "tslab"], { cwd: dirname(source), env });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   let result: NotebookRun = { name, source, ok: exec.code === 0 && existsSync(ipynb), seconds, ipynb, html };
   if (!result.ok) {
-    result.error = failureSummary(exec.output) || `nbconvert exited with ${exec.code}`;
+    result.error = failureSummary(exec.output) || `the notebook runner exited with ${exec.code}`;
   } else {
     // The export names CDN copies of RequireJS and MathJax (Debian's nbconvert points at local
     // files that may not exist); figures need neither: plotly.js is embedded in the notebook.

@@ -67,7 +67,7 @@ describe("notebooks", () => {
       });
     }
 
-    it("each executed notebook embeds plotly.js exactly once and sends every figure as Plotly JSON, HTML and text", () => {
+    it("each executed notebook embeds plotly.js exactly once and sends every figure as Plotly JSON, HTML, PNG and text", () => {
       for (const run of executed.runs.filter((r) => r.ok)) {
         const outputs = readNotebook(run.ipynb).cells.flatMap((c) => c.outputs ?? []);
         const html = (o: Output) => [o.data?.["text/html"] ?? ""].flat().join("");
@@ -78,6 +78,8 @@ describe("notebooks", () => {
         for (const f of figures) {
           expect(html(f), run.name).to.contain("Plotly.newPlot");
           expect(f.data?.["text/plain"], run.name).to.not.equal(undefined);
+          // A PNG (base64) starts with the bytes 89 50 4E 47.
+          expect(String(f.data?.["image/png"] ?? "").slice(0, 8), `${run.name}: static PNG`).to.equal("iVBORw0K");
         }
       }
     });

@@ -1,0 +1,79 @@
+/**
+ * Optional static PNGs of figures, for viewers that run no JavaScript (GitHub, nbviewer without
+ * scripts, plain image previews): plotly.js's own `Plotly.toImage` in a headless Chromium
+ * (Debian's /usr/bin/chromium or $ADVLAB_CHROMIUM, driven by playwright-core; never a downloaded
+ * browser). One browser per process, started on first use. Off unless ADVLAB_FIGURE_PNG=1.
+ * Anything missing (playwright-core, Chromium) turns it off with one warning; figures still
+ * show through their HTML and Plotly JSON.
+ */
+import { existsSync } from "node:fs";
+import type { Figure } from "./plots";
+import { plotlySource } from "./notebook-html";
+
+interface PngPage {
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+}
+
+let page: Promise<PngPage | null> | null = null;
+let warned = false;
+
+/** Whether figures should also carry a PNG (ADVLAB_FIGURE_PNG=1). */
+export function pngWanted(): boolean {
+  return process.env.ADVLAB_FIGURE_PNG === "1";
+}
+
+function warn(reason: string): void {
+  if (warned) return;
+  warned = true;
+  process.stderr.write(`(static PNGs of figures are off: ${reason})\n`);
+}
+
+async function openPage(): Promise<PngPage | null> {
+  const executablePath = process.env.ADVLAB_CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath)) {
+    warn(`no Chromium at ${executablePath}`);
+    return null;
+  }
+  let playwright: typeof import("playwright-core");
+  try {
+    playwright = require("playwright-core");
+  } catch {
+    warn("playwright-core is not installed");
+    return null;
+  }
+  const browser = await playwright.chromium.launch({
+    executablePath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  const p = await browser.newPage();
+  await p.setContent("<!doctype html><html><body></body></html>");
+  await p.addScriptTag({ content: plotlySource().code });
+  return p as unknown as PngPage;
+}
+
+/**
+ * The figure as PNG bytes at its layout size (twice the pixels, for sharp text), or undefined
+ * when no renderer is available.
+ */
+export async function figurePng(figure: Figure): Promise<Buffer | undefined> {
+  try {
+    page ??= openPage();
+    const p = await page;
+    if (!p) return undefined;
+    const dataUrl = await p.evaluate(
+      (fig: { data: unknown[]; layout: Record<string, unknown> }) => {
+        const w = globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } };
+        const width = typeof fig.layout.width === "number" ? fig.layout.width : 700;
+        const height = typeof fig.layout.height === "number" ? fig.layout.height : 450;
+        return w.Plotly.toImage({ data: fig.data, layout: fig.layout }, { format: "png", width, height, scale: 2 });
+      },
+      { data: figure.data, layout: figure.layout },
+    );
+    return Buffer.from(dataUrl.slice(dataUrl.indexOf(",") + 1), "base64");
+  } catch (error) {
+    warn((error as Error).message.split("\n")[0]);
+    page = Promise.resolve(null);
+    return undefined;
+  }
+}
