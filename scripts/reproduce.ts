@@ -16,8 +16,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { registerKernel, ROOT } from "./kernel";
 import { assertAllPassed, listNotebooks, NotebookRun, runNotebooks } from "./run-notebooks";
-import { buildReport, readResults, reportMarkdown } from "./report";
 import type { ReferenceRates } from "./reference-rates";
+// report.ts and reference-rates.ts import the compiled library: loaded after the build below.
 
 interface Args {
   only: string[];
@@ -34,9 +34,10 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/** `npm run build`: whatever the project's build is (TypeScript, WebAssembly kernels). */
 function build(): void {
-  const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.json")], { stdio: "inherit" });
-  if (r.status !== 0) throw new Error("reproduce: the library does not build (tsc failed)");
+  const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("reproduce: the library does not build (npm run build failed)");
 }
 
 function versions(): Record<string, string> {
@@ -56,8 +57,9 @@ function versions(): Record<string, string> {
 export async function reproduce(args: Args): Promise<NotebookRun[]> {
   const buildDir = join(ROOT, "build");
   mkdirSync(buildDir, { recursive: true });
-  console.log("building the library (tsc) ...");
+  console.log("building the library (npm run build) ...");
   build();
+  const { buildReport, readResults, reportMarkdown } = await import("./report");
   console.log(`kernel: ${registerKernel()}`);
   let sources = listNotebooks();
   if (args.only.length > 0) sources = sources.filter((s) => args.only.some((o) => basename(s).startsWith(o)));
