@@ -143,7 +143,7 @@ describe("Network", () => {
       const net = new Network([3, 2, 2], { seed: 3 });
       const before = net.clone();
       const data = makeDataset(Float64Array.of(0.1, 0.2, 0.3, 0.9, 0.8, 0.7), Uint8Array.of(0, 1), 3);
-      net.sgd(data, 1, 2, 0.5, { seed: 0 });
+      net.sgdReference(data, 1, 2, 0.5, { seed: 0 });
       const g0 = before.backprop(data.image(0), [1, 0]);
       const g1 = before.backprop(data.image(1), [0, 1]);
       net.weights.forEach((w, l) => {
