@@ -39,6 +39,22 @@
   if (omOff != 0) store<f32>(p + omOff, z >= 0 ? small : big);
 }
 
+/**
+ * acc + a * b, lane by lane: fused (one rounding) in the build with relaxed SIMD (`madd`
+ * becomes a hardware FMA where the processor has one), two roundings in the plain build.
+ * Every accumulation in this file goes through these two, vector and scalar alike, so a
+ * number comes out the same whichever path (vector body or scalar tail) computes it.
+ */
+@inline function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+@inline function smadd(a: f32, b: f32, acc: f32): f32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.extract_lane(f32x4.relaxed_madd(f32x4.splat(a), f32x4.splat(b), f32x4.splat(acc)), 0);
+  return acc + a * b;
+}
+
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
@@ -67,23 +83,23 @@ function forwardTile(
       const o = <usize>c << 2;
       const v0 = v128.load(w0 + o), v1 = v128.load(w1 + o);
       let x = v128.load(in0 + o);
-      a00 = f32x4.add(a00, f32x4.mul(x, v0)); a01 = f32x4.add(a01, f32x4.mul(x, v1));
+      a00 = madd(x, v0, a00); a01 = madd(x, v1, a01);
       x = v128.load(in1 + o);
-      a10 = f32x4.add(a10, f32x4.mul(x, v0)); a11 = f32x4.add(a11, f32x4.mul(x, v1));
+      a10 = madd(x, v0, a10); a11 = madd(x, v1, a11);
       x = v128.load(in2 + o);
-      a20 = f32x4.add(a20, f32x4.mul(x, v0)); a21 = f32x4.add(a21, f32x4.mul(x, v1));
+      a20 = madd(x, v0, a20); a21 = madd(x, v1, a21);
       x = v128.load(in3 + o);
-      a30 = f32x4.add(a30, f32x4.mul(x, v0)); a31 = f32x4.add(a31, f32x4.mul(x, v1));
+      a30 = madd(x, v0, a30); a31 = madd(x, v1, a31);
     }
     let s00 = hsum(a00), s01 = hsum(a01), s10 = hsum(a10), s11 = hsum(a11);
     let s20 = hsum(a20), s21 = hsum(a21), s30 = hsum(a30), s31 = hsum(a31);
     for (let c = c4; c < cols; c++) {
       const o = <usize>c << 2;
       const v0 = load<f32>(w0 + o), v1 = load<f32>(w1 + o);
-      let x = load<f32>(in0 + o); s00 += x * v0; s01 += x * v1;
-      x = load<f32>(in1 + o); s10 += x * v0; s11 += x * v1;
-      x = load<f32>(in2 + o); s20 += x * v0; s21 += x * v1;
-      x = load<f32>(in3 + o); s30 += x * v0; s31 += x * v1;
+      let x = load<f32>(in0 + o); s00 = smadd(x, v0, s00); s01 = smadd(x, v1, s01);
+      x = load<f32>(in1 + o); s10 = smadd(x, v0, s10); s11 = smadd(x, v1, s11);
+      x = load<f32>(in2 + o); s20 = smadd(x, v0, s20); s21 = smadd(x, v1, s21);
+      x = load<f32>(in3 + o); s30 = smadd(x, v0, s30); s31 = smadd(x, v1, s31);
     }
     const ro = <usize>r << 2;
     const b0 = load<f32>(b + ro);
@@ -140,13 +156,13 @@ function backTile(
       const v0 = v128.load(w), v1 = v128.load(w, 16);
       const ro = <usize>r << 2;
       let d = v128.load32_splat(d0 + ro);
-      a00 = f32x4.add(a00, f32x4.mul(d, v0)); a01 = f32x4.add(a01, f32x4.mul(d, v1));
+      a00 = madd(d, v0, a00); a01 = madd(d, v1, a01);
       d = v128.load32_splat(d1 + ro);
-      a10 = f32x4.add(a10, f32x4.mul(d, v0)); a11 = f32x4.add(a11, f32x4.mul(d, v1));
+      a10 = madd(d, v0, a10); a11 = madd(d, v1, a11);
       d = v128.load32_splat(d2 + ro);
-      a20 = f32x4.add(a20, f32x4.mul(d, v0)); a21 = f32x4.add(a21, f32x4.mul(d, v1));
+      a20 = madd(d, v0, a20); a21 = madd(d, v1, a21);
       d = v128.load32_splat(d3 + ro);
-      a30 = f32x4.add(a30, f32x4.mul(d, v0)); a31 = f32x4.add(a31, f32x4.mul(d, v1));
+      a30 = madd(d, v0, a30); a31 = madd(d, v1, a31);
       w += rowBytes;
     }
     v128.store(g0 + o, a00); v128.store(g0 + o, a01, 16);
@@ -161,10 +177,10 @@ function backTile(
     for (let r = 0; r < rows; r++) {
       const v = v128.load(w);
       const ro = <usize>r << 2;
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(d0 + ro), v));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(d1 + ro), v));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(d2 + ro), v));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(d3 + ro), v));
+      a0 = madd(v128.load32_splat(d0 + ro), v, a0);
+      a1 = madd(v128.load32_splat(d1 + ro), v, a1);
+      a2 = madd(v128.load32_splat(d2 + ro), v, a2);
+      a3 = madd(v128.load32_splat(d3 + ro), v, a3);
       w += rowBytes;
     }
     v128.store(g0 + o, a0); v128.store(g1 + o, a1); v128.store(g2 + o, a2); v128.store(g3 + o, a3);
@@ -176,8 +192,8 @@ function backTile(
     for (let r = 0; r < rows; r++) {
       const v = load<f32>(w);
       const ro = <usize>r << 2;
-      s0 += load<f32>(d0 + ro) * v; s1 += load<f32>(d1 + ro) * v;
-      s2 += load<f32>(d2 + ro) * v; s3 += load<f32>(d3 + ro) * v;
+      s0 = smadd(load<f32>(d0 + ro), v, s0); s1 = smadd(load<f32>(d1 + ro), v, s1);
+      s2 = smadd(load<f32>(d2 + ro), v, s2); s3 = smadd(load<f32>(d3 + ro), v, s3);
       w += rowBytes;
     }
     store<f32>(g0 + o, s0); store<f32>(g1 + o, s1); store<f32>(g2 + o, s2); store<f32>(g3 + o, s3);
@@ -234,10 +250,10 @@ function updateLayer(
       for (let i = 0; i < n; i++) {
         const d = v128.load32_splat(dr + <usize>i * dStride);
         const x = <usize>load<u32>(inPtrs + (<usize>i << 2)) + o;
-        a0 = f32x4.add(a0, f32x4.mul(d, v128.load(x)));
-        a1 = f32x4.add(a1, f32x4.mul(d, v128.load(x, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(d, v128.load(x, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(d, v128.load(x, 48)));
+        a0 = madd(d, v128.load(x), a0);
+        a1 = madd(d, v128.load(x, 16), a1);
+        a2 = madd(d, v128.load(x, 32), a2);
+        a3 = madd(d, v128.load(x, 48), a3);
       }
       v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(rate4, a0)));
       v128.store(w + o, f32x4.sub(v128.load(w + o, 16), f32x4.mul(rate4, a1)), 16);
@@ -249,14 +265,14 @@ function updateLayer(
       let a0 = f32x4.splat(0);
       for (let i = 0; i < n; i++) {
         const d = v128.load32_splat(dr + <usize>i * dStride);
-        a0 = f32x4.add(a0, f32x4.mul(d, v128.load(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o)));
+        a0 = madd(d, v128.load(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o), a0);
       }
       v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(rate4, a0)));
     }
     for (; c < c1; c++) {
       const o = <usize>c << 2;
       let s: f32 = 0;
-      for (let i = 0; i < n; i++) s += load<f32>(dr + <usize>i * dStride) * load<f32>(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o);
+      for (let i = 0; i < n; i++) s = smadd(load<f32>(dr + <usize>i * dStride), load<f32>(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o), s);
       store<f32>(w + o, load<f32>(w + o) - rate * s);
     }
     if (withBias) {
@@ -392,7 +408,7 @@ export function attackRange(
         const o = <usize>c << 2;
         const xv = v128.load(tx + o);
         let g = v128.load(tg + o);
-        if (targets != 0) g = f32x4.add(g, f32x4.mul(lam4, f32x4.sub(xv, v128.load(tt + o))));
+        if (targets != 0) g = madd(lam4, f32x4.sub(xv, v128.load(tt + o)), g);
         v128.store(tx + o, f32x4.sub(xv, f32x4.mul(eta4, g)));
       }
     }

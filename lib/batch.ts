@@ -93,10 +93,10 @@ export interface AttackSource {
   fill(i0: number, i1: number, starts: Float32Array, targets: Float32Array | null, goals: Uint8Array): void;
 }
 
-/** Images per chunk: about 60,000 image-steps (tens of milliseconds), whole groups of 4 per thread. */
+/** Images per chunk: about 20,000 image-steps per thread (~50 ms), whole groups of 4 per thread. */
 export function attackChunkSize(steps: number, threads: number): number {
   const group = 4 * threads;
-  const want = Math.ceil(60_000 / Math.max(1, steps));
+  const want = Math.ceil((20_000 * threads) / Math.max(1, steps));
   return Math.min(4096, Math.max(group, Math.ceil(want / group) * group));
 }
 

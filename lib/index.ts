@@ -30,3 +30,5 @@ export { augmentDataAsync, augmentDataReference } from "./defenses";
 export { feedforwardBatch, evaluateBatch, adversarialBatch, sneakyAdversarialBatch } from "./batch";
 export type { BatchAttackOptions } from "./batch";
 export { setThreads, getThreads } from "./kernels/pool";
+export { kernelVariant } from "./kernels/wasm";
+export type { KernelVariant } from "./kernels/wasm";

@@ -18,6 +18,7 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
   Memory: new (limits: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
   Instance: new (module: WasmModule, imports: object) => { exports: object };
+  validate(bytes: Uint8Array): boolean;
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -34,19 +35,61 @@ export interface KernelExports {
 const INITIAL_PAGES = 64;
 export const MAXIMUM_PAGES = 32768;
 
-/** Path of the compiled module, beside this file in dist/. */
-export const WASM_PATH = join(__dirname, "kernels.wasm");
+/**
+ * The two builds of assembly/kernels.ts, beside this file in dist/: "fma" uses relaxed SIMD's
+ * fused multiply-add (one rounding per multiply-add, twice the arithmetic per cycle where the
+ * processor has FMA), "plain" separate multiplies and adds. Each is deterministic; they differ
+ * from each other in the last bits.
+ */
+export type KernelVariant = "fma" | "plain";
+export const WASM_PATHS: Record<KernelVariant, string> = {
+  fma: join(__dirname, "kernels-fma.wasm"),
+  plain: join(__dirname, "kernels.wasm"),
+};
 
-let compiled: WasmModule | null = null;
+let compiled: { module: WasmModule; variant: KernelVariant } | null = null;
+
+function readBuild(variant: KernelVariant): Uint8Array {
+  const path = WASM_PATHS[variant];
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: run \`npm run build\` (its build:wasm step compiles assembly/kernels.ts)`);
+  }
+  return readFileSync(path);
+}
+
+/**
+ * "fma" when this Node runs relaxed SIMD, else "plain"; ADVLAB_SIMD=plain or =fma chooses.
+ * Node 20 has relaxed SIMD behind a V8 flag, which is switched on here (it only adds wasm
+ * instructions); Node 22 and later have it on already.
+ */
+function chooseVariant(fmaBytes: Uint8Array): KernelVariant {
+  const asked = process.env.ADVLAB_SIMD;
+  if (asked !== undefined && asked !== "" && asked !== "fma" && asked !== "plain") {
+    throw new RangeError(`ADVLAB_SIMD must be "fma" or "plain", got "${asked}"`);
+  }
+  if (asked === "plain") return "plain";
+  if (!Wasm.validate(fmaBytes)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("node:v8").setFlagsFromString("--experimental-wasm-relaxed-simd");
+  }
+  if (Wasm.validate(fmaBytes)) return "fma";
+  if (asked === "fma") throw new Error("ADVLAB_SIMD=fma: this Node cannot run relaxed SIMD");
+  return "plain";
+}
 
 /** The compiled module (compiled once per process; workers receive it ready-made). */
 export function kernelModule(): WasmModule {
-  if (compiled) return compiled;
-  if (!existsSync(WASM_PATH)) {
-    throw new Error(`${WASM_PATH} is missing: run \`npm run build\` (its build:wasm step compiles assembly/kernels.ts)`);
-  }
-  compiled = new Wasm.Module(readFileSync(WASM_PATH));
-  return compiled;
+  if (compiled) return compiled.module;
+  const fma = readBuild("fma");
+  const variant = chooseVariant(fma);
+  compiled = { module: new Wasm.Module(variant === "fma" ? fma : readBuild("plain")), variant };
+  return compiled.module;
+}
+
+/** Which build the kernels run: "fma" or "plain". */
+export function kernelVariant(): KernelVariant {
+  kernelModule();
+  return compiled!.variant;
 }
 
 /** A new shared memory for the kernels. */

@@ -1,0 +1,195 @@
+/**
+ * npm run bench [-- --quick] [-- --no-anchors]
+ *
+ * Times the fast kernels (medians of repeated runs), the plain TypeScript reference, the
+ * full-size pipeline of the article (train 30 epochs on 50,000, augment 50,000 x 100 sneaky
+ * steps, retrain 30 epochs on 100,000) and, in the same run, the numpy anchors of
+ * ../shared/anchors/ref_numpy.py; prints a table with ratios and writes build/bench.json.
+ * --quick skips the pipeline; --no-anchors skips numpy.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import {
+  adversarialBatch, augmentData, concatDatasets, feedforwardBatch, getThreads, loadMnist, Network, setThreads,
+  sliceDataset, sneakyAdversarial, sneakyAdversarialBatch, writeFileAtomic,
+} from "../dist";
+
+const ROOT = resolve(__dirname, "..");
+const ANCHORS = resolve(ROOT, "..", "shared", "anchors", "ref_numpy.py");
+const quick = process.argv.includes("--quick");
+const withAnchors = !process.argv.includes("--no-anchors");
+
+const SIZES = [784, 30, 10];
+/** Multiply-adds of one forward pass: sum of rows x cols. */
+const MACS = SIZES.slice(1).reduce((s, rows, l) => s + rows * SIZES[l], 0);
+/** Flops of one attack step per image (forward and the transposed products down to x) and of one sgd example (forward and weight update). */
+const ATTACK_FLOPS = 4 * MACS;
+const SGD_FLOPS = 4 * MACS + 2 * 30 * 10;
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Median seconds of `repeats` runs of f (after one warm-up run). */
+function time(repeats: number, f: () => void): number {
+  f();
+  const ts: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t = performance.now();
+    f();
+    ts.push((performance.now() - t) / 1000);
+  }
+  return median(ts);
+}
+
+interface Row { name: string; unit: string; value: number; gflops?: number; anchor?: string; anchorValue?: number }
+const rows: Row[] = [];
+const anchors: Record<string, { value: number; unit: string; raw: unknown } | { skipped: string }> = {};
+
+function anchor(what: string, n: number, key: string): number | undefined {
+  if (!withAnchors) return undefined;
+  const env = { ...process.env };
+  // These slow a current numpy down (see the environment notes); unset for this process only.
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  try {
+    const out = execFileSync("python3", [ANCHORS, what, String(n)], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const json = JSON.parse(out.trim().split("\n").pop()!);
+    const value = json[key] as number;
+    anchors[what] = { value, unit: key, raw: json };
+    return value;
+  } catch (e) {
+    anchors[what] = { skipped: (e as Error).message.split("\n")[0] };
+    return undefined;
+  }
+}
+
+function numpyAvailable(): string | null {
+  if (!withAnchors) return "--no-anchors given";
+  if (!existsSync(ANCHORS)) return `${ANCHORS} is absent`;
+  try {
+    execFileSync("python3", ["-c", "import numpy"], { stdio: "ignore" });
+    return null;
+  } catch {
+    return "python3 with numpy is not available";
+  }
+}
+
+function main(): void {
+  const threads = getThreads();
+  const { training, test } = loadMnist();
+  const net = new Network(SIZES, { seed: 1 });
+  net.sgd(sliceDataset(training, 0, 10_000), 1, 10, 3.0);
+  console.log(`bench: ${threads} thread(s), MNIST pixels stored at ${training.images.BYTES_PER_ELEMENT} bytes each${quick ? ", --quick" : ""}`);
+
+  // Fast kernels.
+  const ff = time(5, () => { feedforwardBatch(net, test.images); });
+  rows.push({ name: "feedforwardBatch, 10,000 images", unit: "us/image", value: (ff / 10_000) * 1e6, gflops: (2 * MACS * 10_000) / ff / 1e9 });
+
+  const nSneaky = quick ? 1000 : 4000;
+  const goals = Array.from({ length: nSneaky }, (_, i) => (training.labels[i] + 1) % 10);
+  const targets = training.images.subarray(0, nSneaky * 784);
+  const sneakyT = time(3, () => { sneakyAdversarialBatch(net, goals, targets, 100, 1, 0.05, { seed: 1 }); });
+  const sneakyUs = (sneakyT / nSneaky / 100) * 1e6;
+  setThreads(1);
+  const sneaky1 = time(3, () => { sneakyAdversarialBatch(net, goals, targets, 100, 1, 0.05, { seed: 1 }); });
+  setThreads(threads);
+  rows.push({ name: `sneaky attack, ${nSneaky} images x 100 steps, ${threads} threads`, unit: "us/image-step", value: sneakyUs, gflops: ATTACK_FLOPS / sneakyUs / 1e3 });
+  rows.push({ name: "sneaky attack, 1 thread", unit: "us/image-step", value: (sneaky1 / nSneaky / 100) * 1e6, gflops: ATTACK_FLOPS / ((sneaky1 / nSneaky / 100) * 1e6) / 1e3 });
+
+  const nonT = time(3, () => { adversarialBatch(net, goals.slice(0, 200), 1000, 1, { seed: 1 }); });
+  rows.push({ name: `non-targeted attack, 200 images x 1000 steps`, unit: "us/image-step", value: (nonT / 200 / 1000) * 1e6, gflops: ATTACK_FLOPS / ((nonT / 200 / 1000) * 1e6) / 1e3 });
+
+  const nSgd = quick ? 10_000 : 50_000;
+  const sgdData = sliceDataset(training, 0, nSgd);
+  const sgdT = time(3, () => { new Network(SIZES, { seed: 2 }).sgd(sgdData, 1, 10, 3.0); });
+  const sgdUs = (sgdT / nSgd) * 1e6;
+  setThreads(1);
+  const sgd1 = time(3, () => { new Network(SIZES, { seed: 2 }).sgd(sgdData, 1, 10, 3.0); });
+  setThreads(threads);
+  rows.push({ name: `sgd, mini-batch 10, epoch of ${nSgd}, ${threads} threads`, unit: "us/example", value: sgdUs, gflops: SGD_FLOPS / sgdUs / 1e3 });
+  rows.push({ name: "sgd, 1 thread", unit: "us/example", value: (sgd1 / nSgd) * 1e6, gflops: SGD_FLOPS / ((sgd1 / nSgd) * 1e6) / 1e3 });
+
+  // The readable float64 references, for scale.
+  const refSgd = time(1, () => { new Network(SIZES, { seed: 2 }).sgdReference(sliceDataset(training, 0, 2000), 1, 10, 3.0); });
+  rows.push({ name: "reference sgd (float64 TypeScript)", unit: "us/example", value: (refSgd / 2000) * 1e6, gflops: SGD_FLOPS / ((refSgd / 2000) * 1e6) / 1e3 });
+  const refSneaky = time(3, () => { for (let i = 0; i < 5; i++) sneakyAdversarial(net, goals[i], training.image(i), 100, 1); });
+  rows.push({ name: "reference sneaky attack (float64 TypeScript)", unit: "us/image-step", value: (refSneaky / 500) * 1e6, gflops: ATTACK_FLOPS / ((refSneaky / 500) * 1e6) / 1e3 });
+
+  // The pipeline at full size.
+  const pipeline: Record<string, number> = {};
+  if (!quick) {
+    let t = performance.now();
+    const trained = new Network(SIZES, { seed: 1 });
+    trained.sgd(training, 30, 10, 3.0, { seed: 1 });
+    pipeline.trainSeconds = (performance.now() - t) / 1000;
+    pipeline.trainedTestAccuracy = trained.evaluate(test) / test.length;
+    t = performance.now();
+    const adv = augmentData(trained, 50_000, training, 100, { seed: 1 });
+    pipeline.augmentSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
+    const retrained = new Network(SIZES, { seed: 1 });
+    retrained.sgd(concatDatasets(adv, training), 30, 10, 3.0, { seed: 1 });
+    pipeline.retrainSeconds = (performance.now() - t) / 1000;
+    pipeline.retrainedTestAccuracy = retrained.evaluate(test) / test.length;
+    pipeline.totalSeconds = pipeline.trainSeconds + pipeline.augmentSeconds + pipeline.retrainSeconds;
+  }
+
+  // Anchors, measured in the same run.
+  const skip = numpyAvailable();
+  let np: Record<string, number | undefined> = {};
+  if (skip) {
+    console.log(`numpy anchors skipped: ${skip}`);
+  } else {
+    np = {
+      sneakyLoops: anchor("sneaky", 100, "per_example_step_us"),
+      nontargetedLoops: anchor("nontargeted", 2, "per_example_step_us"),
+      sgdLoops: anchor("sgd", 5000, "per_example_us"),
+      sneakyBatched: anchor("sneaky-batched", 5000, "per_example_step_us"),
+      sgdBatched: anchor("sgd-batched", 50_000, "per_example_us"),
+    };
+  }
+  const attach = (match: string, label: string, value: number | undefined) => {
+    const row = rows.find((r) => r.name.startsWith(match));
+    if (row && value !== undefined) { row.anchor = label; row.anchorValue = value; }
+  };
+  attach("sneaky attack, ", "numpy batched", np.sneakyBatched);
+  attach("non-targeted", "numpy loops", np.nontargetedLoops);
+  attach("sgd, mini-batch", "numpy batched", np.sgdBatched);
+  attach("reference sgd", "numpy loops", np.sgdLoops);
+  attach("reference sneaky", "numpy loops", np.sneakyLoops);
+
+  // Report.
+  const pad = (s: string, n: number) => s.padEnd(n);
+  console.log("\n" + pad("work", 52) + pad("median", 22) + pad("GFLOP/s", 9) + "anchor (same run)");
+  for (const r of rows) {
+    const anchorText = r.anchorValue !== undefined
+      ? `${r.anchor} ${r.anchorValue.toFixed(2)} ${r.unit}: ${(r.anchorValue / r.value).toFixed(1)}x faster here`
+      : "";
+    console.log(pad(r.name, 52) + pad(`${r.value.toFixed(3)} ${r.unit}`, 22) + pad(r.gflops ? r.gflops.toFixed(1) : "", 9) + anchorText);
+  }
+  if (!quick) {
+    console.log(`\npipeline (full size): train ${pipeline.trainSeconds.toFixed(1)} s (test accuracy ${(100 * pipeline.trainedTestAccuracy).toFixed(2)} %), ` +
+      `augment 50,000 x 100 ${pipeline.augmentSeconds.toFixed(1)} s, retrain on 100,000 ${pipeline.retrainSeconds.toFixed(1)} s ` +
+      `(test accuracy ${(100 * pipeline.retrainedTestAccuracy).toFixed(2)} %): total ${pipeline.totalSeconds.toFixed(1)} s`);
+    if (np.sgdBatched !== undefined && np.sneakyBatched !== undefined) {
+      const est = (30 * 50_000 * np.sgdBatched + 50_000 * 100 * np.sneakyBatched + 30 * 100_000 * np.sgdBatched) / 1e6;
+      pipeline.numpyBatchedEstimateSeconds = est;
+      console.log(`numpy batched, the same pipeline estimated from this run's anchors: ${est.toFixed(1)} s (${(est / pipeline.totalSeconds).toFixed(1)}x)`);
+    }
+  }
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; MNIST stored at ${training.images.BYTES_PER_ELEMENT} bytes per pixel (<= 4)`);
+
+  const out = join(ROOT, "build", "bench.json");
+  mkdirSync(join(ROOT, "build"), { recursive: true });
+  writeFileAtomic(out, JSON.stringify({
+    date: new Date().toISOString(), node: process.version, threads, quick,
+    rows, pipeline, anchors, peakRssMiB, mnistBytesPerPixel: training.images.BYTES_PER_ELEMENT,
+  }, null, 2));
+  console.log(`wrote ${out}`);
+}
+
+main();
