@@ -129,13 +129,13 @@ describe("kernels", () => {
     });
   }
 
-  it("sgd and attacks give the same bits under Node's baseline and optimizing wasm compilers, with 2 threads", () => {
-    // Each child trains and attacks with 2 threads and prints a hash of the results.
+  describe("in a fresh process", () => {
+    // Each child trains and attacks, then prints its kernel build and a hash of the results.
     const dist = join(__dirname, "..", "dist");
     const script = `
-      const { Network, makeDataset, setThreads, sneakyAdversarialBatch, createRng } = require(${JSON.stringify(dist)});
+      const { Network, makeDataset, setThreads, sneakyAdversarialBatch, createRng, kernelVariant } = require(${JSON.stringify(dist)});
       const { createHash } = require("node:crypto");
-      setThreads(2);
+      setThreads(Number(process.env.THREADS));
       const rng = createRng(3);
       const n = 95;
       const data = makeDataset(Float32Array.from({ length: n * 784 }, () => rng.uniform()), Uint8Array.from({ length: n }, () => rng.int(10)));
@@ -146,11 +146,26 @@ describe("kernels", () => {
       net.weights.forEach((w) => h.update(new Uint8Array(w.buffer)));
       net.biases.forEach((b) => h.update(new Uint8Array(b.buffer)));
       h.update(new Uint8Array(x.buffer));
-      console.log(h.digest("hex"));`;
-    const hash = (flag: string) => execFileSync(process.execPath, [flag, "-e", script], { encoding: "utf8" }).trim();
-    const baseline = hash("--liftoff-only");
-    expect(baseline).to.match(/^[0-9a-f]{64}$/);
-    expect(baseline).to.equal(hash("--no-liftoff"));
+      console.log(JSON.stringify({ variant: kernelVariant(), hash: h.digest("hex"), w: Array.from(net.weights[1]), x: Array.from(x.subarray(0, 784)) }));`;
+    const run = (flag: string, simd: string, threads: number) =>
+      JSON.parse(execFileSync(process.execPath, [flag, "-e", script], { encoding: "utf8", env: { ...process.env, ADVLAB_SIMD: simd, THREADS: String(threads) } }));
+
+    for (const simd of ["plain", "fma"]) {
+      it(`the ${simd} build gives the same bits with 1 and 2 threads, under Node's baseline and optimizing wasm compilers`, () => {
+        const baseline = run("--liftoff-only", simd, 2);
+        expect(baseline.variant).to.equal(simd);
+        expect(baseline.hash).to.match(/^[0-9a-f]{64}$/);
+        expect(run("--no-liftoff", simd, 2).hash).to.equal(baseline.hash);
+        expect(run("--no-liftoff", simd, 1).hash).to.equal(baseline.hash);
+      });
+    }
+
+    it("the plain and fma builds agree within 1e-4 on weights and attack pixels", () => {
+      const plain = run("--no-liftoff", "plain", 2);
+      const fma = run("--no-liftoff", "fma", 2);
+      expect(maxAbsDiff(plain.w, fma.w)).to.be.below(1e-4);
+      expect(maxAbsDiff(plain.x, fma.x)).to.be.below(1e-4);
+    });
   });
 
   it("feedforwardBatch refuses images that are not whole 784-pixel rows", () => {
