@@ -129,7 +129,7 @@ export function progressSummary(state: ProgressState): { rate: number; secondsLe
   const percent = total > 0 ? (100 * done) / total : 100;
   const count = `${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} (${percent.toFixed(1)} %)`;
   const pace = `${rate >= 100 ? Math.round(rate).toLocaleString("en-US") : rate.toPrecision(3)}/s`;
-  const tail = finished ? `done in ${formatDuration(elapsedSeconds)}` : `${formatDuration(secondsLeft)} left`;
+  const tail = finished ? `done in ${formatDuration(elapsedSeconds)}` : Number.isFinite(secondsLeft) ? `${formatDuration(secondsLeft)} left` : "starting";
   return { rate, secondsLeft, text: `${label ? `${label}: ` : ""}${count}, ${pace}, ${tail}` };
 }
 

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { ROOT } from "../scripts/kernel";
+import { spawnSync } from "node:child_process";
+import { findPython, jupyterEnv, registerKernel, ROOT } from "../scripts/kernel";
 import { assertAllPassed, listNotebooks, runNotebook, runNotebooks } from "../scripts/run-notebooks";
 import { ALL_NOTEBOOKS_TIMEOUT_MS, EXPECTED_NOTEBOOKS, executedNotebooks, ExecutedNotebooks, RESULTS_DIR } from "./support/notebooks";
 
@@ -117,6 +118,58 @@ describe("notebooks", () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe("in a running kernel (the messages a front end receives)", () => {
+    /** Runs `code` as one cell in a fresh tslab kernel; returns the reply status and published messages. */
+    function runCell(code: string): { status: string; messages: { type: string; displayId?: string; mimes?: string[]; text?: string }[] } {
+      registerKernel();
+      const r = spawnSync(findPython(["jupyter_client"]), [join(__dirname, "support", "iopub.py")], {
+        input: code,
+        encoding: "utf8",
+        cwd: ROOT,
+        env: jupyterEnv(),
+        timeout: 5 * 60 * 1000,
+      });
+      expect(r.status, r.stderr).to.equal(0);
+      return JSON.parse(r.stdout);
+    }
+
+    it("a progress bar redraws one output in place while the cell runs, at most about 5 times a second", function () {
+      this.timeout(5 * 60 * 1000);
+      const { status, messages } = runCell(
+        `import { progress } from "${join(ROOT, "dist")}";\n` +
+          `const bar = progress(40, "steps");\n` +
+          `for (let i = 1; i <= 40; i++) { await new Promise((r) => setTimeout(r, 50)); bar.update(i); }\n` +
+          `await bar.finish();`,
+      );
+      expect(status).to.equal("ok");
+      const displays = messages.filter((m) => m.type === "display_data" || m.type === "update_display_data");
+      expect(displays[0].type).to.equal("display_data");
+      expect(new Set(displays.map((m) => m.displayId)).size).to.equal(1);
+      const updates = displays.filter((m) => m.type === "update_display_data");
+      // 40 steps over about 2 s: about 10 redraws, far fewer than the 40 updates.
+      expect(updates.length).to.be.within(3, 16);
+      expect(updates[0].text).to.match(/^steps: \d+\/40 \(\d+\.\d %\), [\d.]+\/s, \S+ left$/);
+      expect(updates[updates.length - 1].text).to.match(/^steps: 40\/40 \(100\.0 %\), [\d.]+\/s, done in \d+s$/);
+      expect(updates[0].mimes).to.deep.equal(["text/html", "text/plain"]);
+    });
+
+    it("a live figure redraws its output in place, and plotly.js is embedded once before it", function () {
+      this.timeout(5 * 60 * 1000);
+      const { status, messages } = runCell(
+        `import { liveFigure, lineFigure, show } from "${join(ROOT, "dist")}";\n` +
+          `const chart = await liveFigure(lineFigure([{ name: "accuracy", x: [1], y: [0.9] }]));\n` +
+          `await chart.update(lineFigure([{ name: "accuracy", x: [1, 2], y: [0.9, 0.93] }]));\n` +
+          `await show(lineFigure([{ name: "other", x: [1], y: [1] }]));`,
+      );
+      expect(status).to.equal("ok");
+      const displays = messages.filter((m) => m.type === "display_data" || m.type === "update_display_data");
+      expect(displays.map((m) => m.type)).to.deep.equal(["display_data", "display_data", "update_display_data", "display_data"]);
+      expect(displays[0].text).to.contain("plotly.js");
+      expect(displays[2].displayId).to.equal(displays[1].displayId).and.to.be.a("string");
+      expect(displays[2].mimes).to.include.members(["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
     });
   });
 
