@@ -230,6 +230,74 @@ function outputDelta(a: usize, delta: usize, labels: usize, n: i32, units: i32, 
 // ---------------------------------------------------------------- sgd update
 
 /**
+ * Columns [c0, c1) of rows r and r + 1 in blocks of 16, both rows sharing each loaded input
+ * vector: W[r, c] -= rate * sum_i delta[i, r] in_i[c]. Returns the first column not done.
+ */
+function updateTwoRows(
+  w0: usize, w1: usize, dr: usize, dStride: usize, c0: i32, c1: i32, n: i32, inPtrs: usize, rate4: v128,
+): i32 {
+  let c = c0;
+  for (; c + 16 <= c1; c += 16) {
+    const o = <usize>c << 2;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+    for (let i = 0; i < n; i++) {
+      const dp = dr + <usize>i * dStride;
+      const d = v128.load32_splat(dp), e = v128.load32_splat(dp, 4);
+      const x = <usize>load<u32>(inPtrs + (<usize>i << 2)) + o;
+      const x0 = v128.load(x), x1 = v128.load(x, 16), x2 = v128.load(x, 32), x3 = v128.load(x, 48);
+      a0 = madd(d, x0, a0); a1 = madd(d, x1, a1); a2 = madd(d, x2, a2); a3 = madd(d, x3, a3);
+      b0 = madd(e, x0, b0); b1 = madd(e, x1, b1); b2 = madd(e, x2, b2); b3 = madd(e, x3, b3);
+    }
+    v128.store(w0 + o, f32x4.sub(v128.load(w0 + o), f32x4.mul(rate4, a0)));
+    v128.store(w0 + o, f32x4.sub(v128.load(w0 + o, 16), f32x4.mul(rate4, a1)), 16);
+    v128.store(w0 + o, f32x4.sub(v128.load(w0 + o, 32), f32x4.mul(rate4, a2)), 32);
+    v128.store(w0 + o, f32x4.sub(v128.load(w0 + o, 48), f32x4.mul(rate4, a3)), 48);
+    v128.store(w1 + o, f32x4.sub(v128.load(w1 + o), f32x4.mul(rate4, b0)));
+    v128.store(w1 + o, f32x4.sub(v128.load(w1 + o, 16), f32x4.mul(rate4, b1)), 16);
+    v128.store(w1 + o, f32x4.sub(v128.load(w1 + o, 32), f32x4.mul(rate4, b2)), 32);
+    v128.store(w1 + o, f32x4.sub(v128.load(w1 + o, 48), f32x4.mul(rate4, b3)), 48);
+  }
+  return c;
+}
+
+/** Columns [c, c1) of one row (w, its deltas at dr): blocks of 16, of 4, then one by one. */
+function updateRowFrom(w: usize, dr: usize, dStride: usize, c: i32, c1: i32, n: i32, inPtrs: usize, rate: f32): void {
+  const rate4 = f32x4.splat(rate);
+  for (; c + 16 <= c1; c += 16) {
+    const o = <usize>c << 2;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (let i = 0; i < n; i++) {
+      const d = v128.load32_splat(dr + <usize>i * dStride);
+      const x = <usize>load<u32>(inPtrs + (<usize>i << 2)) + o;
+      a0 = madd(d, v128.load(x), a0);
+      a1 = madd(d, v128.load(x, 16), a1);
+      a2 = madd(d, v128.load(x, 32), a2);
+      a3 = madd(d, v128.load(x, 48), a3);
+    }
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(rate4, a0)));
+    v128.store(w + o, f32x4.sub(v128.load(w + o, 16), f32x4.mul(rate4, a1)), 16);
+    v128.store(w + o, f32x4.sub(v128.load(w + o, 32), f32x4.mul(rate4, a2)), 32);
+    v128.store(w + o, f32x4.sub(v128.load(w + o, 48), f32x4.mul(rate4, a3)), 48);
+  }
+  for (; c + 4 <= c1; c += 4) {
+    const o = <usize>c << 2;
+    let a0 = f32x4.splat(0);
+    for (let i = 0; i < n; i++) {
+      const d = v128.load32_splat(dr + <usize>i * dStride);
+      a0 = madd(d, v128.load(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o), a0);
+    }
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(rate4, a0)));
+  }
+  for (; c < c1; c++) {
+    const o = <usize>c << 2;
+    let s: f32 = 0;
+    for (let i = 0; i < n; i++) s = smadd(load<f32>(dr + <usize>i * dStride), load<f32>(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o), s);
+    store<f32>(w + o, load<f32>(w + o) - rate * s);
+  }
+}
+
+/**
  * W[r, c] -= rate * sum_i delta[i, r] in_i[c] for r in [r0, r1), c in [c0, c1), and, when
  * `withBias`, b[r] -= rate * sum_i delta[i, r]; i runs over the batch's n examples in order.
  */
@@ -240,45 +308,19 @@ function updateLayer(
   const rowBytes = <usize>cols << 2;
   const rate4 = f32x4.splat(rate);
   const dStride = <usize>rows << 2;
-  for (let r = r0; r < r1; r++) {
-    const w = W + <usize>r * rowBytes;
-    const dr = delta + (<usize>r << 2);
-    let c = c0;
-    for (; c + 16 <= c1; c += 16) {
-      const o = <usize>c << 2;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let i = 0; i < n; i++) {
-        const d = v128.load32_splat(dr + <usize>i * dStride);
-        const x = <usize>load<u32>(inPtrs + (<usize>i << 2)) + o;
-        a0 = madd(d, v128.load(x), a0);
-        a1 = madd(d, v128.load(x, 16), a1);
-        a2 = madd(d, v128.load(x, 32), a2);
-        a3 = madd(d, v128.load(x, 48), a3);
-      }
-      v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(rate4, a0)));
-      v128.store(w + o, f32x4.sub(v128.load(w + o, 16), f32x4.mul(rate4, a1)), 16);
-      v128.store(w + o, f32x4.sub(v128.load(w + o, 32), f32x4.mul(rate4, a2)), 32);
-      v128.store(w + o, f32x4.sub(v128.load(w + o, 48), f32x4.mul(rate4, a3)), 48);
-    }
-    for (; c + 4 <= c1; c += 4) {
-      const o = <usize>c << 2;
-      let a0 = f32x4.splat(0);
-      for (let i = 0; i < n; i++) {
-        const d = v128.load32_splat(dr + <usize>i * dStride);
-        a0 = madd(d, v128.load(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o), a0);
-      }
-      v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.mul(rate4, a0)));
-    }
-    for (; c < c1; c++) {
-      const o = <usize>c << 2;
+  let r = r0;
+  for (; r + 1 < r1; r += 2) {
+    const w = W + <usize>r * rowBytes, dr = delta + (<usize>r << 2);
+    const c = updateTwoRows(w, w + rowBytes, dr, dStride, c0, c1, n, inPtrs, rate4);
+    updateRowFrom(w, dr, dStride, c, c1, n, inPtrs, rate);
+    updateRowFrom(w + rowBytes, dr + 4, dStride, c, c1, n, inPtrs, rate);
+  }
+  if (r < r1) updateRowFrom(W + <usize>r * rowBytes, delta + (<usize>r << 2), dStride, c0, c1, n, inPtrs, rate);
+  if (withBias) {
+    for (let q = r0; q < r1; q++) {
       let s: f32 = 0;
-      for (let i = 0; i < n; i++) s = smadd(load<f32>(dr + <usize>i * dStride), load<f32>(<usize>load<u32>(inPtrs + (<usize>i << 2)) + o), s);
-      store<f32>(w + o, load<f32>(w + o) - rate * s);
-    }
-    if (withBias) {
-      let s: f32 = 0;
-      for (let i = 0; i < n; i++) s += load<f32>(dr + <usize>i * dStride);
-      store<f32>(b + (<usize>r << 2), load<f32>(b + (<usize>r << 2)) - rate * s);
+      for (let i = 0; i < n; i++) s += load<f32>(delta + (<usize>q << 2) + <usize>i * dStride);
+      store<f32>(b + (<usize>q << 2), load<f32>(b + (<usize>q << 2)) - rate * s);
     }
   }
 }

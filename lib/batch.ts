@@ -5,7 +5,7 @@ import { createRng, DEFAULT_SEED } from "./random";
 import { checkCount, checkFinite, checkLabel, checkSeed } from "./validate";
 import { kernelEngine } from "./kernels/pool";
 import { feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./kernels/net";
-import { runSync } from "./kernels/drive";
+import { runSync, WAIT, Work } from "./kernels/drive";
 
 /**
  * Batched, float32 versions of the network's forward pass and of the article's attacks, run
@@ -102,37 +102,46 @@ export function attackChunkSize(steps: number, threads: number): number {
 
 /**
  * Runs the attack loop (x -= eta (dC/dx + lam (x - target))) on n images chunk by chunk,
- * writing results to `out` (n x sizes[0]); yields the count done after every chunk.
- * `withTargets` false is the non-targeted attack (no prior).
+ * writing results to `out` (n x sizes[0]). While the workers run a chunk, this thread has the
+ * source fill the next one (two sets of buffers take turns). `withTargets` false is the
+ * non-targeted attack (no prior). Calls `onChunk(done)` after every chunk.
  */
 export function* attackChunks(
   net: Network, n: number, source: AttackSource, withTargets: boolean, steps: number, eta: number, lam: number,
-  out: Float32Array,
-): Generator<number, Float32Array, void> {
+  out: Float32Array, onChunk?: (done: number) => void,
+): Work<Float32Array> {
   const engine = kernelEngine();
   const { arena } = engine;
   const size = net.inputSize;
   let handle: NetHandle | null = null;
   const regions: number[] = [];
+  const take = (bytes: number) => { const p = arena.alloc(bytes); regions.push(p); return p; };
   try {
     handle = uploadNetwork(arena, net);
     const chunk = Math.min(attackChunkSize(steps, engine.threadCount), Math.max(n, 1));
-    const x = arena.alloc(4 * chunk * size); regions.push(x);
-    const targets = withTargets ? arena.alloc(4 * chunk * size) : 0; if (targets) regions.push(targets);
-    const goals = arena.alloc(chunk); regions.push(goals);
+    const sets = [0, 1].map(() => ({
+      x: take(4 * chunk * size), targets: withTargets ? take(4 * chunk * size) : 0, goals: take(chunk),
+    }));
     const stride = lineUp(engine.kernels.attackScratchBytes(handle.ptr));
-    const scratch = arena.alloc(stride * engine.threadCount); regions.push(scratch);
-    for (let i0 = 0; i0 < n; i0 += chunk) {
+    const scratch = take(stride * engine.threadCount);
+    const fill = (set: (typeof sets)[number], i0: number, m: number) =>
+      source.fill(i0, i0 + m, arena.f32(set.x, m * size), set.targets ? arena.f32(set.targets, m * size) : null, arena.u8(set.goals, m));
+    if (n > 0) fill(sets[0], 0, Math.min(chunk, n));
+    for (let i0 = 0, k = 0; i0 < n; i0 += chunk, k++) {
+      const set = sets[k % 2];
       const m = Math.min(chunk, n - i0);
-      source.fill(i0, i0 + m, arena.f32(x, m * size), targets ? arena.f32(targets, m * size) : null, arena.u8(goals, m));
-      engine.run({
-        kernel: "attackRange", args: [handle.ptr, x, targets, goals, 0, m, steps, eta, lam, scratch],
+      engine.start({
+        kernel: "attackRange", args: [handle.ptr, set.x, set.targets, set.goals, 0, m, steps, eta, lam, scratch],
         splitAt: 4, scratchAt: 9, scratchStride: stride,
       });
-      out.set(arena.f32(x, m * size), i0 * size);
+      if (i0 + m < n) fill(sets[(k + 1) % 2], i0 + m, Math.min(chunk, n - i0 - m));
+      yield WAIT;
+      out.set(arena.f32(set.x, m * size), i0 * size);
+      onChunk?.(i0 + m);
       yield i0 + m;
     }
   } finally {
+    engine.settle();
     regions.forEach((p) => arena.free(p));
     if (handle) freeNetwork(arena, handle);
   }

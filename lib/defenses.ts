@@ -2,7 +2,7 @@ import { Network } from "./network";
 import { Dataset, makeDataset } from "./dataset";
 import { noiseImage, sneakyFrom, START_MEAN, START_SD } from "./attacks";
 import { attackChunks, AttackSource } from "./batch";
-import { runAsync, runSync } from "./kernels/drive";
+import { runAsync, runSync, Work } from "./kernels/drive";
 import { createRng, DEFAULT_SEED } from "./random";
 import { checkCount, checkFinite, checkSeed } from "./validate";
 
@@ -87,18 +87,19 @@ export function augmentData(net: Network, n: number, data: Dataset, steps: numbe
 }
 
 /**
- * `augmentData` that gives the event loop a turn after every chunk of examples (tens of
- * milliseconds), so a notebook can show `onProgress` live. The same numbers as `augmentData`.
+ * `augmentData` that leaves the event loop free while the worker threads compute (and turns it
+ * after every chunk of examples), so a notebook can show `onProgress` live. The same numbers
+ * as `augmentData`.
  *
  *   const adv = await augmentDataAsync(net, 50_000, training, 100, { seed: 1, onProgress: (d, t) => bar.update(d / t) });
  */
 export async function augmentDataAsync(
   net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions = {},
 ): Promise<AugmentedDataset> {
-  return runAsync(augmentChunks(net, n, data, steps, options));
+  return runAsync(() => augmentChunks(net, n, data, steps, options));
 }
 
-function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions): Generator<number, AugmentedDataset, void> {
+function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions): Work<AugmentedDataset> {
   const { seed, eta, lam, byDigit } = prepareAugment(net, n, data, steps, options);
   const size = net.inputSize;
   const rng = createRng(seed);
@@ -123,11 +124,7 @@ function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, o
       }
     },
   };
-  const work = attackChunks(net, n, source, true, steps, eta, lam, images);
-  for (let r = work.next(); !r.done; r = work.next()) {
-    options.onProgress?.(r.value, n);
-    yield r.value;
-  }
+  yield* attackChunks(net, n, source, true, steps, eta, lam, images, (done) => options.onProgress?.(done, n));
   return Object.assign(makeDataset(images, labels, size), { goals, sources });
 }
 

@@ -8,8 +8,6 @@ import { argmax } from "./criteria";
 import { sgdFast } from "./train-fast";
 import { runAsync, runSync } from "./kernels/drive";
 
-/** Examples the asynchronous sgd trains between two turns of the event loop (~50 ms). */
-const ASYNC_CHUNK_EXAMPLES = 10_000;
 
 /** What `sgd` reports after each epoch. */
 export interface EpochReport {
@@ -154,14 +152,14 @@ export class Network {
   }
 
   /**
-   * `sgd` that gives the event loop a turn every ~50 ms (so a notebook can show progress while
-   * it trains); `onEpoch` runs between epochs. The same numbers as `sgd`.
+   * `sgd` that leaves the event loop free while the worker threads train (so a notebook can
+   * show progress and stay responsive); `onEpoch` runs between epochs. The same numbers as `sgd`.
    *
    *   await net.sgdAsync(training, 30, 10, 3.0, { testData: test, onEpoch: (r) => bar.update(r) });
    */
   async sgdAsync(training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions = {}): Promise<void> {
     this.checkSgd(training, epochs, miniBatchSize, eta, options);
-    await runAsync(sgdFast(this, training, epochs, miniBatchSize, eta, options, ASYNC_CHUNK_EXAMPLES / miniBatchSize));
+    await runAsync(() => sgdFast(this, training, epochs, miniBatchSize, eta, options));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { EpochReport, Network, SgdOptions } from "./network";
 import { Dataset } from "./dataset";
 import { createRng, DEFAULT_SEED } from "./random";
 import { kernelEngine } from "./kernels/pool";
+import { WAIT, Work } from "./kernels/drive";
 import { downloadNetwork, feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./kernels/net";
 
 /**
@@ -11,13 +12,11 @@ import { downloadNetwork, feedforwardScratchBytes, freeNetwork, lineUp, NetHandl
  * into kernel memory once (4 bytes a pixel); the weights live there during the call and are
  * copied back into `net` after every epoch. Arguments are checked by the caller.
  *
- * A generator: it yields after every `chunkBatches` batches so that an asynchronous caller can
- * let the event loop run; the numbers do not depend on where it yields.
+ * A generator run by `runSync` or `runAsync` (kernels/drive.ts): one job per epoch.
  */
 export function* sgdFast(
   net: Network, training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions,
-  chunkBatches = Infinity,
-): Generator<number, void, void> {
+): Work<void> {
   const engine = kernelEngine();
   const { arena } = engine;
   const n = training.length;
@@ -54,17 +53,15 @@ export function* sgdFast(
       const start = performance.now();
       rng.shuffle(shuffled);
       arena.u32(order, n).set(shuffled);
-      for (let k = 0; k < batches; k += Math.min(chunkBatches, batches)) {
-        const k1 = Math.min(batches, k + chunkBatches);
-        engine.run({ kernel: "sgdRange", args: [handle.ptr, ctx, k, k1], appendThread: true });
-        if (k1 < batches) yield epoch;
-      }
+      engine.start({ kernel: "sgdRange", args: [handle.ptr, ctx, 0, batches], appendThread: true });
+      yield WAIT;
       const seconds = (performance.now() - start) / 1000;
       downloadNetwork(arena, handle, net);
       if (options.onEpoch) options.onEpoch(epochReport(net, handle, epoch, epochs, seconds, options.testData));
       if (epoch < epochs) yield epoch;
     }
   } finally {
+    engine.settle();
     regions.forEach((p) => arena.free(p));
     if (handle) freeNetwork(arena, handle);
   }

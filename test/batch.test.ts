@@ -53,6 +53,19 @@ describe("batch (fast training and augmentation)", () => {
     a.biases.forEach((w, l) => expect(Array.from(b.biases[l])).to.deep.equal(Array.from(w)));
   });
 
+  it("a synchronous kernel call during a running sgdAsync is refused with a clear error, and queued async calls run one after another", async () => {
+    const net = new Network([784, 30, 10], { seed: 4 });
+    const other = new Network([784, 30, 10], { seed: 5 });
+    const first = net.sgdAsync(train5k, 1, 10, 3.0);
+    const second = other.sgdAsync(train5k, 1, 10, 3.0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(() => evaluateBatch(net, test2k)).to.throw(/busy with a sgdRange job from an asynchronous call; await that call first/);
+    await Promise.all([first, second]);
+    const again = new Network([784, 30, 10], { seed: 5 });
+    again.sgd(train5k, 1, 10, 3.0);
+    expect(Array.from(other.weights[1])).to.deep.equal(Array.from(again.weights[1]));
+  });
+
   it("augmentData draws the same digits, images and fake labels as augmentDataReference, images within 1e-4 after 10 steps", () => {
     const net = Network.fromJSON(new Network([784, 30, 10], { seed: 1 }).toJSON());
     net.sgd(train5k, 1, 10, 3.0);

@@ -5,27 +5,30 @@ import { Arena } from "./arena";
 import { createSharedMemory, instantiate, kernelModule, KernelExports } from "./wasm";
 import {
   APPEND_THREAD, CONTROL_WORDS, DONE, FAILED, FN, Job, KERNEL_NAMES, MAX_ARGS, NARGS, SCRATCH_AT, SCRATCH_STRIDE, SEQ,
-  SPLIT_AT, THREADS, threadArgs,
+  SPLIT_AT, THREADS, KernelName,
 } from "./protocol";
 
 /**
- * The kernel engine: one shared memory, the kernels instantiated on this thread, and T - 1
- * worker threads (unref'd, so they never keep a process alive). The calling thread is thread
- * 0 of every job and blocks until the workers finish; a job is one synchronous call.
+ * The kernel engine: one shared memory and T worker threads (unref'd, so they never keep a
+ * process alive) that run every job; this thread only posts jobs and collects them, so it is
+ * free meanwhile (to draw the next chunk's random numbers, or to serve the event loop while an
+ * asynchronous call awaits). One job runs at a time.
  *
  *   const engine = kernelEngine();
- *   engine.run({ kernel: "attackRange", args: [...], splitAt: 4 });
+ *   engine.run({ kernel: "attackRange", args: [...], splitAt: 4 });  // start + finish
  */
 export class KernelEngine {
   readonly memory = createSharedMemory();
   readonly arena = new Arena(this.memory);
+  /** The kernels instantiated on this thread (for helpers such as attackScratchBytes). */
   readonly kernels: KernelExports;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private readonly args = new Float64Array(new SharedArrayBuffer(MAX_ARGS * 8));
   private workers: Worker[] = [];
   private threads = 1;
-  /** Set while an asynchronous operation holds the engine between its chunks. */
-  owner: string | null = null;
+  private running: KernelName | null = null;
+  /** Asynchronous callers queue here, so that their chunks never interleave. */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(threads: number) {
     this.kernels = instantiate(kernelModule(), this.memory);
@@ -39,12 +42,13 @@ export class KernelEngine {
   /** Uses `n` threads from the next job on (starting or stopping workers). */
   setThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`threads must be a whole number from 1 to 64, got ${n}`);
-    while (this.workers.length > n - 1) void this.workers.pop()!.terminate();
-    while (this.workers.length < n - 1) {
+    if (this.running) throw new Error(`setThreads: a ${this.running} job is running; await the call that started it first`);
+    while (this.workers.length > n) void this.workers.pop()!.terminate();
+    while (this.workers.length < n) {
       const worker = new Worker(join(__dirname, "worker.js"), {
         workerData: {
           module: kernelModule(), memory: this.memory, control: this.control.buffer, args: this.args.buffer,
-          t: this.workers.length + 1, seq: Atomics.load(this.control, SEQ),
+          t: this.workers.length, seq: Atomics.load(this.control, SEQ),
         },
       });
       worker.unref();
@@ -54,31 +58,70 @@ export class KernelEngine {
     this.threads = n;
   }
 
-  /** Runs `job` on all threads and returns when every part is done. */
+  /** Posts `job` to the workers and returns at once; `finish` or `finishAsync` collects it. */
+  start(job: Job): void {
+    if (this.running) {
+      throw new Error(`the fast kernels are busy with a ${this.running} job from an asynchronous call; await that call first`);
+    }
+    const c = this.control;
+    c[FN] = KERNEL_NAMES.indexOf(job.kernel);
+    c[NARGS] = job.args.length;
+    c[SPLIT_AT] = job.splitAt ?? -1;
+    c[SCRATCH_AT] = job.scratchAt ?? -1;
+    c[SCRATCH_STRIDE] = job.scratchStride ?? 0;
+    c[APPEND_THREAD] = job.appendThread ? 1 : 0;
+    c[THREADS] = this.threads;
+    c[FAILED] = 0;
+    this.args.set(job.args);
+    Atomics.store(c, DONE, 0);
+    this.running = job.kernel;
+    Atomics.add(c, SEQ, 1);
+    Atomics.notify(c, SEQ);
+  }
+
+  /** Blocks until the running job is done (spinning briefly, then sleeping). */
+  finish(): void {
+    const c = this.control;
+    let spins = 0;
+    for (let done = Atomics.load(c, DONE); done < this.threads; done = Atomics.load(c, DONE)) {
+      if (++spins > 1000) Atomics.wait(c, DONE, done, 100);
+    }
+    this.collect();
+  }
+
+  /** Resolves when the running job is done, leaving the event loop free meanwhile. */
+  async finishAsync(): Promise<void> {
+    const c = this.control;
+    for (let done = Atomics.load(c, DONE); done < this.threads; done = Atomics.load(c, DONE)) {
+      const wait = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } })
+        .waitAsync(c, DONE, done, 100);
+      if (wait.async) await wait.value;
+    }
+    this.collect();
+  }
+
+  /** Waits for a running job, if any (before freeing memory it may be using). */
+  settle(): void {
+    if (this.running) this.finish();
+  }
+
+  /** Runs `job` to the end. */
   run(job: Job): void {
-    const T = this.threads;
-    const fn = KERNEL_NAMES.indexOf(job.kernel);
-    const splitAt = job.splitAt ?? -1, scratchAt = job.scratchAt ?? -1, stride = job.scratchStride ?? 0;
-    const append = job.appendThread ?? false;
-    if (T > 1) {
-      const c = this.control;
-      c[FN] = fn; c[NARGS] = job.args.length; c[SPLIT_AT] = splitAt; c[SCRATCH_AT] = scratchAt;
-      c[SCRATCH_STRIDE] = stride; c[APPEND_THREAD] = append ? 1 : 0; c[THREADS] = T; c[FAILED] = 0;
-      this.args.set(job.args);
-      Atomics.store(c, DONE, 0);
-      Atomics.add(c, SEQ, 1);
-      Atomics.notify(c, SEQ);
-    }
-    const mine = threadArgs(job.args, job.args.length, splitAt, scratchAt, stride, append, 0, T);
-    (this.kernels[job.kernel] as (...xs: number[]) => void).apply(this.kernels, mine);
-    if (T > 1) {
-      const c = this.control;
-      let spins = 0;
-      for (let done = Atomics.load(c, DONE); done < T - 1; done = Atomics.load(c, DONE)) {
-        if (++spins > 2000) Atomics.wait(c, DONE, done, 1000);
-      }
-      if (c[FAILED]) throw new Error(`kernel ${job.kernel} failed on a worker thread`);
-    }
+    this.start(job);
+    this.finish();
+  }
+
+  /** Runs `task` after every asynchronous task queued before it. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.then(() => undefined, () => undefined);
+    return result;
+  }
+
+  private collect(): void {
+    const kernel = this.running;
+    this.running = null;
+    if (this.control[FAILED]) throw new Error(`kernel ${kernel} failed on a worker thread`);
   }
 }
 

@@ -2,7 +2,7 @@
  * The job protocol between the main thread and the kernel workers: one Int32Array of control
  * words and one Float64Array of arguments, both over SharedArrayBuffers.
  *
- * A job calls one kernel on every thread t = 0 .. T-1 (t = 0 is the calling thread) with the
+ * A job calls one kernel on every worker thread t = 0 .. T-1 with the
  * same arguments, except that a range argument pair is cut into T contiguous parts
  * (`splitAt`), a scratch pointer is offset by t * stride (`scratchAt`), and (t, T) may be
  * appended. The parts are fixed by T alone, and every kernel computes each number the same
