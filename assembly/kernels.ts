@@ -327,7 +327,7 @@ function updateLayer(
 
 // ---------------------------------------------------------------- barrier
 
-const SPINS = 4000;
+const SPINS = 500;
 
 /** All T threads meet here. bar: i32 count, i32 generation. Spins briefly, then sleeps. */
 // Node 20's baseline wasm code (Liftoff) was measured to lose float locals of the caller

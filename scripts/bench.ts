@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
-  adversarialBatch, augmentData, concatDatasets, feedforwardBatch, getThreads, loadMnist, Network, setThreads,
+  adversarialBatch, augmentData, concatDatasets, feedforwardBatch, getThreads, kernelVariant, loadMnist, Network, setThreads,
   sliceDataset, sneakyAdversarial, sneakyAdversarialBatch, writeFileAtomic,
 } from "../dist";
 
@@ -32,20 +32,34 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Median seconds of `repeats` runs of f (after one warm-up run). */
+/**
+ * Median wall seconds of `repeats` runs of f (after one warm-up run); `lastCpu` keeps the
+ * median process CPU seconds (all threads), which other programs on the machine disturb less.
+ */
+let lastCpu = 0;
 function time(repeats: number, f: () => void): number {
   f();
   const ts: number[] = [];
+  const cpus: number[] = [];
   for (let r = 0; r < repeats; r++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     f();
     ts.push((performance.now() - t) / 1000);
+    const u = process.cpuUsage(c);
+    cpus.push((u.user + u.system) / 1e6);
   }
+  lastCpu = median(cpus);
   return median(ts);
 }
 
-interface Row { name: string; unit: string; value: number; gflops?: number; anchor?: string; anchorValue?: number }
+interface Row { name: string; unit: string; value: number; gflops?: number; cpu?: number; anchor?: string; anchorValue?: number }
 const rows: Row[] = [];
+/** Adds a row measured as `wall` seconds of wall time and `cpu` seconds of CPU time. */
+function add(row: Row, wall: number, cpu: number): void {
+  row.cpu = row.value * (cpu / wall);
+  rows.push(row);
+}
 const anchors: Record<string, { value: number; unit: string; raw: unknown } | { skipped: string }> = {};
 
 function anchor(what: string, n: number, key: string): number | undefined {
@@ -82,41 +96,48 @@ function main(): void {
   const { training, test } = loadMnist();
   const net = new Network(SIZES, { seed: 1 });
   net.sgd(sliceDataset(training, 0, 10_000), 1, 10, 3.0);
-  console.log(`bench: ${threads} thread(s), MNIST pixels stored at ${training.images.BYTES_PER_ELEMENT} bytes each${quick ? ", --quick" : ""}`);
+  console.log(`bench: ${threads} thread(s), ${kernelVariant()} SIMD build, MNIST pixels stored at ${training.images.BYTES_PER_ELEMENT} bytes each${quick ? ", --quick" : ""}`);
 
   // Fast kernels.
   const ff = time(5, () => { feedforwardBatch(net, test.images); });
-  rows.push({ name: "feedforwardBatch, 10,000 images", unit: "us/image", value: (ff / 10_000) * 1e6, gflops: (2 * MACS * 10_000) / ff / 1e9 });
+  add({ name: "feedforwardBatch, 10,000 images", unit: "us/image", value: (ff / 10_000) * 1e6, gflops: (2 * MACS * 10_000) / ff / 1e9 }, ff, lastCpu);
 
   const nSneaky = quick ? 1000 : 4000;
   const goals = Array.from({ length: nSneaky }, (_, i) => (training.labels[i] + 1) % 10);
   const targets = training.images.subarray(0, nSneaky * 784);
   const sneakyT = time(3, () => { sneakyAdversarialBatch(net, goals, targets, 100, 1, 0.05, { seed: 1 }); });
+  const sneakyTCpu = lastCpu;
   const sneakyUs = (sneakyT / nSneaky / 100) * 1e6;
   setThreads(1);
   const sneaky1 = time(3, () => { sneakyAdversarialBatch(net, goals, targets, 100, 1, 0.05, { seed: 1 }); });
+  const sneaky1Cpu = lastCpu;
   setThreads(threads);
-  rows.push({ name: `sneaky attack, ${nSneaky} images x 100 steps, ${threads} threads`, unit: "us/image-step", value: sneakyUs, gflops: ATTACK_FLOPS / sneakyUs / 1e3 });
-  rows.push({ name: "sneaky attack, 1 thread", unit: "us/image-step", value: (sneaky1 / nSneaky / 100) * 1e6, gflops: ATTACK_FLOPS / ((sneaky1 / nSneaky / 100) * 1e6) / 1e3 });
+  add({ name: `sneaky attack, ${nSneaky} images x 100 steps, ${threads} threads`, unit: "us/image-step", value: sneakyUs, gflops: ATTACK_FLOPS / sneakyUs / 1e3 }, sneakyT, sneakyTCpu);
+  add({ name: "sneaky attack, 1 thread", unit: "us/image-step", value: (sneaky1 / nSneaky / 100) * 1e6, gflops: ATTACK_FLOPS / ((sneaky1 / nSneaky / 100) * 1e6) / 1e3 }, sneaky1, sneaky1Cpu);
 
   const nonT = time(3, () => { adversarialBatch(net, goals.slice(0, 200), 1000, 1, { seed: 1 }); });
-  rows.push({ name: `non-targeted attack, 200 images x 1000 steps`, unit: "us/image-step", value: (nonT / 200 / 1000) * 1e6, gflops: ATTACK_FLOPS / ((nonT / 200 / 1000) * 1e6) / 1e3 });
+  const nonTCpu = lastCpu;
+  add({ name: `non-targeted attack, 200 images x 1000 steps, ${threads} threads`, unit: "us/image-step", value: (nonT / 200 / 1000) * 1e6, gflops: ATTACK_FLOPS / ((nonT / 200 / 1000) * 1e6) / 1e3 }, nonT, nonTCpu);
 
   const nSgd = quick ? 10_000 : 50_000;
   const sgdData = sliceDataset(training, 0, nSgd);
   const sgdT = time(3, () => { new Network(SIZES, { seed: 2 }).sgd(sgdData, 1, 10, 3.0); });
+  const sgdTCpu = lastCpu;
   const sgdUs = (sgdT / nSgd) * 1e6;
   setThreads(1);
   const sgd1 = time(3, () => { new Network(SIZES, { seed: 2 }).sgd(sgdData, 1, 10, 3.0); });
+  const sgd1Cpu = lastCpu;
   setThreads(threads);
-  rows.push({ name: `sgd, mini-batch 10, epoch of ${nSgd}, ${threads} threads`, unit: "us/example", value: sgdUs, gflops: SGD_FLOPS / sgdUs / 1e3 });
-  rows.push({ name: "sgd, 1 thread", unit: "us/example", value: (sgd1 / nSgd) * 1e6, gflops: SGD_FLOPS / ((sgd1 / nSgd) * 1e6) / 1e3 });
+  add({ name: `sgd, mini-batch 10, epoch of ${nSgd}, ${threads} threads`, unit: "us/example", value: sgdUs, gflops: SGD_FLOPS / sgdUs / 1e3 }, sgdT, sgdTCpu);
+  add({ name: "sgd, 1 thread", unit: "us/example", value: (sgd1 / nSgd) * 1e6, gflops: SGD_FLOPS / ((sgd1 / nSgd) * 1e6) / 1e3 }, sgd1, sgd1Cpu);
 
   // The readable float64 references, for scale.
   const refSgd = time(1, () => { new Network(SIZES, { seed: 2 }).sgdReference(sliceDataset(training, 0, 2000), 1, 10, 3.0); });
-  rows.push({ name: "reference sgd (float64 TypeScript)", unit: "us/example", value: (refSgd / 2000) * 1e6, gflops: SGD_FLOPS / ((refSgd / 2000) * 1e6) / 1e3 });
+  const refSgdCpu = lastCpu;
+  add({ name: "reference sgd (float64 TypeScript)", unit: "us/example", value: (refSgd / 2000) * 1e6, gflops: SGD_FLOPS / ((refSgd / 2000) * 1e6) / 1e3 }, refSgd, refSgdCpu);
   const refSneaky = time(3, () => { for (let i = 0; i < 5; i++) sneakyAdversarial(net, goals[i], training.image(i), 100, 1); });
-  rows.push({ name: "reference sneaky attack (float64 TypeScript)", unit: "us/image-step", value: (refSneaky / 500) * 1e6, gflops: ATTACK_FLOPS / ((refSneaky / 500) * 1e6) / 1e3 });
+  const refSneakyCpu = lastCpu;
+  add({ name: "reference sneaky attack (float64 TypeScript)", unit: "us/image-step", value: (refSneaky / 500) * 1e6, gflops: ATTACK_FLOPS / ((refSneaky / 500) * 1e6) / 1e3 }, refSneaky, refSneakyCpu);
 
   // The pipeline at full size.
   const pipeline: Record<string, number> = {};
@@ -157,18 +178,20 @@ function main(): void {
   };
   attach("sneaky attack, ", "numpy batched", np.sneakyBatched);
   attach("non-targeted", "numpy loops", np.nontargetedLoops);
+  console.log("(CPU time: the process's CPU time per unit, all threads; with 2 threads it exceeds wall time when both cores work)");
   attach("sgd, mini-batch", "numpy batched", np.sgdBatched);
   attach("reference sgd", "numpy loops", np.sgdLoops);
   attach("reference sneaky", "numpy loops", np.sneakyLoops);
 
   // Report.
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log("\n" + pad("work", 52) + pad("median", 22) + pad("GFLOP/s", 9) + "anchor (same run)");
+  console.log("\n" + pad("work", 56) + pad("median (wall)", 24) + pad("GFLOP/s", 9) + pad("CPU time", 10) + "anchor (same run)");
   for (const r of rows) {
     const anchorText = r.anchorValue !== undefined
       ? `${r.anchor} ${r.anchorValue.toFixed(2)} ${r.unit}: ${(r.anchorValue / r.value).toFixed(1)}x faster here`
       : "";
-    console.log(pad(r.name, 52) + pad(`${r.value.toFixed(3)} ${r.unit}`, 22) + pad(r.gflops ? r.gflops.toFixed(1) : "", 9) + anchorText);
+    console.log(pad(r.name, 56) + pad(`${r.value.toFixed(3)} ${r.unit}`, 24) + pad(r.gflops ? r.gflops.toFixed(1) : "", 9) +
+      pad(r.cpu !== undefined ? r.cpu.toFixed(3) : "", 10) + anchorText);
   }
   if (!quick) {
     console.log(`\npipeline (full size): train ${pipeline.trainSeconds.toFixed(1)} s (test accuracy ${(100 * pipeline.trainedTestAccuracy).toFixed(2)} %), ` +
@@ -186,7 +209,7 @@ function main(): void {
   const out = join(ROOT, "build", "bench.json");
   mkdirSync(join(ROOT, "build"), { recursive: true });
   writeFileAtomic(out, JSON.stringify({
-    date: new Date().toISOString(), node: process.version, threads, quick,
+    date: new Date().toISOString(), node: process.version, threads, simd: kernelVariant(), quick,
     rows, pipeline, anchors, peakRssMiB, mnistBytesPerPixel: training.images.BYTES_PER_ELEMENT,
   }, null, 2));
   console.log(`wrote ${out}`);
