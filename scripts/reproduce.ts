@@ -7,29 +7,43 @@
  *   npm run reproduce
  *   npm run reproduce -- --only 03-sneaky      # some notebooks (names or prefixes)
  *   npm run reproduce -- --no-reference        # skip the column computed on the article's network
+ *   npm run reproduce -- --notebooks DIR --out DIR --no-build   # other notebooks, another output folder
  *
  * Environment: ADVLAB_CELL_TIMEOUT (seconds per cell, default 7200), ADVLAB_JUPYTER,
  * ADVLAB_PYTHON (see scripts/kernel.ts), ADVLAB_REFERENCE_NETWORK, MNIST_DIR.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { registerKernel, ROOT } from "./kernel";
 import { assertAllPassed, listNotebooks, NotebookRun, runNotebooks } from "./run-notebooks";
 import type { ReferenceRates } from "./reference-rates";
 // report.ts and reference-rates.ts import the compiled library: loaded after the build below.
 
-interface Args {
+export interface Args {
   only: string[];
   reference: boolean;
+  /** Skip `npm run build` (dist/ is current). */
+  build: boolean;
+  /** Where the notebooks are (default notebooks/). */
+  notebooksDir: string;
+  /** Where executed notebooks, results and the report go (default build/). */
+  outDir: string;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { only: [], reference: true };
+export function parseArgs(argv: string[]): Args {
+  const args: Args = { only: [], reference: true, build: true, notebooksDir: join(ROOT, "notebooks"), outDir: join(ROOT, "build") };
+  const value = (i: number) => {
+    if (argv[i] === undefined) throw new Error(`reproduce: ${argv[i - 1]} needs a value`);
+    return argv[i];
+  };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--only") args.only.push(...(argv[++i] ?? "").split(",").filter(Boolean));
+    if (argv[i] === "--only") args.only.push(...value(++i).split(",").filter(Boolean));
     else if (argv[i] === "--no-reference") args.reference = false;
-    else throw new Error(`reproduce: unknown argument ${JSON.stringify(argv[i])} (use --only NAMES, --no-reference)`);
+    else if (argv[i] === "--no-build") args.build = false;
+    else if (argv[i] === "--notebooks") args.notebooksDir = resolve(value(++i));
+    else if (argv[i] === "--out") args.outDir = resolve(value(++i));
+    else throw new Error(`reproduce: unknown argument ${JSON.stringify(argv[i])} (use --only NAMES, --no-reference, --no-build, --notebooks DIR, --out DIR)`);
   }
   return args;
 }
@@ -55,15 +69,17 @@ function versions(): Record<string, string> {
 
 /** Builds, registers the kernel, runs the notebooks and writes the report; returns the runs. */
 export async function reproduce(args: Args): Promise<NotebookRun[]> {
-  const buildDir = join(ROOT, "build");
+  const buildDir = args.outDir;
   mkdirSync(buildDir, { recursive: true });
-  console.log("building the library (npm run build) ...");
-  build();
+  if (args.build) {
+    console.log("building the library (npm run build) ...");
+    build();
+  }
   const { buildReport, readResults, reportMarkdown } = await import("./report");
   console.log(`kernel: ${registerKernel()}`);
-  let sources = listNotebooks();
+  let sources = listNotebooks(args.notebooksDir);
   if (args.only.length > 0) sources = sources.filter((s) => args.only.some((o) => basename(s).startsWith(o)));
-  if (sources.length === 0) throw new Error("reproduce: no notebooks to run (notebooks/*.ipynb)");
+  if (sources.length === 0) throw new Error(`reproduce: no notebooks to run (${args.notebooksDir}/*.ipynb)`);
   const resultsDir = join(buildDir, "results");
   const runs = await runNotebooks(sources, {
     outDir: join(buildDir, "notebooks"),

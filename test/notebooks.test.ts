@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -186,6 +186,24 @@ describe("notebooks", () => {
         expect(runs.map((r) => [r.name, r.ok])).to.deep.equal([["01-fine", true], ["02-broken", false]]);
         expect(runs[1].error).to.contain("the broken notebook fails here");
         expect(() => assertAllPassed(runs)).to.throw(/1 notebook\(s\) failed: 02-broken[\s\S]*the broken notebook fails here/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("npm run reproduce exits non-zero naming the failing notebook, and still writes its report", function () {
+      this.timeout(5 * 60 * 1000);
+      const dir = mkdtempSync(join(tmpdir(), "advlab-reproduce-"));
+      try {
+        mkdirSync(join(dir, "notebooks"));
+        writeFileSync(join(dir, "notebooks", "01-fine.ipynb"), notebookJson(["console.log('fine');"]));
+        writeFileSync(join(dir, "notebooks", "02-broken.ipynb"), notebookJson(["throw new Error('reproduce sees this');"]));
+        const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "reproduce.ts"),
+          "--notebooks", join(dir, "notebooks"), "--out", join(dir, "build"), "--no-build", "--no-reference"], { encoding: "utf8", cwd: ROOT });
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.match(/1 notebook\(s\) failed: 02-broken[\s\S]*reproduce sees this/);
+        const report = readFileSync(join(dir, "build", "reproduction.md"), "utf8");
+        expect(report).to.contain("| 01-fine | ran |").and.to.contain("| 02-broken | FAILED |");
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
