@@ -208,13 +208,16 @@ function pairPanel(
   k: number,
   cell: { left: number; right: number; bottom: number; top: number },
   showTitles: boolean,
+  /** Width of the whole plotting area in pixels: the gap for the bars' tick labels is in pixels. */
+  plotPixels: number,
   highlight?: number,
 ): { traces: Record<string, unknown>[]; layout: Record<string, unknown> } {
   const width = cell.right - cell.left;
-  // Image on the left ~40 % of the cell, bars on the right ~55 %, a small gap between.
+  // Image on the left ~40 % of the cell, then room for the bars' tick labels (0.5, 1), then bars.
   const split = cell.left + 0.4 * width;
+  const gap = Math.max(0.07 * width, (showTitles ? 60 : 30) / plotPixels);
   const imageAxesK = imageAxes(axisRef("x", k), { x: [cell.left, split], y: [cell.bottom, cell.top] });
-  const barAxesK = barAxes({ x: [split + 0.07 * width, cell.right], y: [cell.bottom, cell.top] }, showTitles);
+  const barAxesK = barAxes({ x: [split + gap, cell.right], y: [cell.bottom, cell.top] }, showTitles);
   barAxesK.xaxis.anchor = axisRef("y", k + 1);
   barAxesK.yaxis.anchor = axisRef("x", k + 1);
   imageAxesK.xaxis.anchor = axisRef("y", k);
@@ -246,7 +249,7 @@ export function predictionFigure(x: ArrayLike<number>, output: ArrayLike<number>
   if (options.trueLabel !== undefined) checkLabel(options.trueLabel, "trueLabel");
   const prediction = predictionTitle(output, options.trueLabel);
   const title = options.title === undefined ? prediction : `${options.title}: ${prediction}`;
-  const panel = pairPanel({ x, output }, 1, { left: 0, right: 1, bottom: 0, top: 1 }, true);
+  const panel = pairPanel({ x, output }, 1, { left: 0, right: 1, bottom: 0, top: 1 }, true, 680 - 40);
   return {
     data: panel.traces,
     layout: {
@@ -305,7 +308,7 @@ export function gridFigure(
       top: 1 - r / rows - gapY,
       bottom: 1 - (r + 1) / rows + gapY * 0.25,
     };
-    const panel = pairPanel(item, 2 * i + 1, cell, false);
+    const panel = pairPanel(item, 2 * i + 1, cell, false, cols * pairWidth);
     data.push(...panel.traces);
     Object.assign(layout, panel.layout);
     annotations.push({
@@ -366,7 +369,7 @@ export function toggleFigure(
     checkOutput(side?.output, `${name}.output`);
     if (typeof side.label !== "string" || side.label === "") throw new TypeError(`toggleFigure: ${name}.label must be a non-empty string`);
   }
-  const panel = pairPanel(a, 1, { left: 0, right: 1, bottom: 0, top: 1 }, true);
+  const panel = pairPanel(a, 1, { left: 0, right: 1, bottom: 0, top: 1 }, true, 680 - 40);
   const [restyleA, relayoutA] = toggleArgs(a, options.title);
   const [restyleB, relayoutB] = toggleArgs(b, options.title);
   // Plotly "update" buttons: [trace changes, layout changes, trace indices]; entry i of each
@@ -446,8 +449,8 @@ export function lineFigure(
     data,
     layout: {
       title: titleOf(options.title),
-      xaxis: { title: { text: options.xTitle ?? "" }, zeroline: false },
-      yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), zeroline: false },
+      xaxis: { title: { text: options.xTitle ?? "" }, zeroline: false, automargin: true },
+      yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), zeroline: false, automargin: true },
       width: 680,
       height: 380,
       margin: { l: 70, r: 20, t: options.title === undefined ? 20 : 60, b: 60 },
@@ -504,8 +507,8 @@ export function heatmapFigure(
     data: [trace],
     layout: {
       title: titleOf(options.title),
-      xaxis: { title: { text: options.xTitle ?? "" }, type: "category", side: "bottom", constrain: "domain" },
-      yaxis: { title: { text: options.yTitle ?? "" }, type: "category", autorange: "reversed", scaleanchor: "x", constrain: "domain" },
+      xaxis: { title: { text: options.xTitle ?? "" }, type: "category", side: "bottom", constrain: "domain", automargin: true },
+      yaxis: { title: { text: options.yTitle ?? "" }, type: "category", autorange: "reversed", scaleanchor: "x", constrain: "domain", automargin: true },
       width,
       height: side + (options.title === undefined ? 80 : 120),
       margin: { l: 80, r: 20, t: options.title === undefined ? 20 : 60, b: 60 },
@@ -537,14 +540,19 @@ export function barFigure(
     }
     return { type: "bar", name: String(s.name), x: categories.map(String), y: values, hovertemplate: "%{x}: %{y:.4f}" };
   });
+  // Each group wide enough for its label on one line (about 7.5 px a character), and room on
+  // the right for the legend's longest name.
+  const longest = (names: string[]) => Math.max(0, ...names.flatMap((n) => String(n).split(/<br\s*\/?>/i).map((line) => line.length)));
+  const group = Math.max(160, Math.round(7.5 * longest(categories)) + 30);
+  const legend = series.length > 1 ? Math.round(7 * longest(series.map((x) => String(x.name)))) + 60 : 0;
   return {
     data,
     layout: {
       title: titleOf(options.title),
       barmode: "group",
-      xaxis: { type: "category" },
-      yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}) },
-      width: Math.max(420, 160 * categories.length + 160),
+      xaxis: { type: "category", automargin: true },
+      yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), automargin: true },
+      width: Math.max(420, group * categories.length + 90 + legend),
       height: 380,
       margin: { l: 70, r: 20, t: options.title === undefined ? 20 : 60, b: 60 },
       showlegend: series.length > 1,
