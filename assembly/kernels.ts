@@ -30,11 +30,20 @@
  * Computing 1 - a from e^-z keeps its relative precision when a is within float32 rounding
  * of 1, where sigmoid'(z) = a (1 - a) would otherwise become exactly 0.
  */
+/**
+ * Numbers below 1e-30 in magnitude become 0. They change nothing measurable here, but once
+ * they reach float32's subnormal range (below 1.2e-38) every multiply that touches them
+ * takes a slow path in the processor: saturated units made attacks about 30 % slower.
+ */
+@inline function flush(v: f32): f32 {
+  return Mathf.abs(v) < 1e-30 ? 0 : v;
+}
+
 @inline function storeSigmoid(p: usize, z: f32, omOff: usize): void {
   // e = e^-|z| <= 1 never overflows; the smaller of a, 1 - a is e / (1 + e).
   const e = Mathf.exp(-Mathf.abs(z));
   const big: f32 = 1.0 / (1.0 + e);
-  const small = e * big;
+  const small = flush(e * big);
   store<f32>(p, z >= 0 ? big : small);
   if (omOff != 0) store<f32>(p + omOff, z >= 0 ? small : big);
 }
@@ -213,7 +222,7 @@ function outputDelta(a: usize, delta: usize, labels: usize, n: i32, units: i32, 
       const ak = load<f32>(row + (<usize>k << 2));
       const om = load<f32>(row + (<usize>(units + k) << 2));
       const diff = k == label ? -om : ak;
-      store<f32>(drow + (<usize>k << 2), diff * ak * om);
+      store<f32>(drow + (<usize>k << 2), flush(diff * ak * om));
     }
   }
 }
@@ -223,7 +232,7 @@ function outputDelta(a: usize, delta: usize, labels: usize, n: i32, units: i32, 
   const omOff = <usize>units << 2;
   for (let c = c0; c < c1; c++) {
     const o = <usize>c << 2;
-    store<f32>(g + o, load<f32>(g + o) * (load<f32>(a + o) * load<f32>(a + omOff + o)));
+    store<f32>(g + o, flush(load<f32>(g + o) * (load<f32>(a + o) * load<f32>(a + omOff + o))));
   }
 }
 
