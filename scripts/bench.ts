@@ -142,6 +142,8 @@ function main(): void {
   // The pipeline at full size.
   const pipeline: Record<string, number> = {};
   if (!quick) {
+    const cpuSeconds = (since: NodeJS.CpuUsage) => { const u = process.cpuUsage(since); return (u.user + u.system) / 1e6; };
+    const cpu0 = process.cpuUsage();
     let t = performance.now();
     const trained = new Network(SIZES, { seed: 1 });
     trained.sgd(training, 30, 10, 3.0, { seed: 1 });
@@ -156,6 +158,7 @@ function main(): void {
     pipeline.retrainSeconds = (performance.now() - t) / 1000;
     pipeline.retrainedTestAccuracy = retrained.evaluate(test) / test.length;
     pipeline.totalSeconds = pipeline.trainSeconds + pipeline.augmentSeconds + pipeline.retrainSeconds;
+    pipeline.cpuSeconds = cpuSeconds(cpu0);
   }
 
   // Anchors, measured in the same run.
@@ -196,7 +199,8 @@ function main(): void {
   if (!quick) {
     console.log(`\npipeline (full size): train ${pipeline.trainSeconds.toFixed(1)} s (test accuracy ${(100 * pipeline.trainedTestAccuracy).toFixed(2)} %), ` +
       `augment 50,000 x 100 ${pipeline.augmentSeconds.toFixed(1)} s, retrain on 100,000 ${pipeline.retrainSeconds.toFixed(1)} s ` +
-      `(test accuracy ${(100 * pipeline.retrainedTestAccuracy).toFixed(2)} %): total ${pipeline.totalSeconds.toFixed(1)} s`);
+      `(test accuracy ${(100 * pipeline.retrainedTestAccuracy).toFixed(2)} %): total ${pipeline.totalSeconds.toFixed(1)} s, ` +
+      `${pipeline.cpuSeconds.toFixed(1)} CPU seconds over ${threads} thread(s)`);
     if (np.sgdBatched !== undefined && np.sneakyBatched !== undefined) {
       const est = (30 * 50_000 * np.sgdBatched + 50_000 * 100 * np.sneakyBatched + 30 * 100_000 * np.sgdBatched) / 1e6;
       pipeline.numpyBatchedEstimateSeconds = est;
