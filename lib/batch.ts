@@ -116,6 +116,7 @@ export function* attackChunks(
   let handle: NetHandle | null = null;
   const regions: number[] = [];
   const take = (bytes: number) => { const p = arena.alloc(bytes); regions.push(p); return p; };
+  engine.begin();
   try {
     handle = uploadNetwork(arena, net);
     const chunk = Math.min(attackChunkSize(steps, engine.threadCount), Math.max(n, 1));
@@ -142,6 +143,7 @@ export function* attackChunks(
     }
   } finally {
     engine.settle();
+    engine.end();
     regions.forEach((p) => arena.free(p));
     if (handle) freeNetwork(arena, handle);
   }

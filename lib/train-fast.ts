@@ -27,6 +27,7 @@ export function* sgdFast(
   const regions: number[] = [];
   const take = (bytes: number) => { const p = arena.alloc(bytes); regions.push(p); return p; };
   let handle: NetHandle | null = null;
+  engine.begin();
   try {
     handle = uploadNetwork(arena, net);
     const images = take(4 * n * size);
@@ -62,6 +63,7 @@ export function* sgdFast(
     }
   } finally {
     engine.settle();
+    engine.end();
     regions.forEach((p) => arena.free(p));
     if (handle) freeNetwork(arena, handle);
   }

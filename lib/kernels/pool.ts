@@ -27,6 +27,8 @@ export class KernelEngine {
   private workers: Worker[] = [];
   private threads = 1;
   private running: KernelName | null = null;
+  /** Computations under way (their memory is sized for the current thread count). */
+  private active = 0;
   /** Asynchronous callers queue here, so that their chunks never interleave. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -42,7 +44,7 @@ export class KernelEngine {
   /** Uses `n` threads from the next job on (starting or stopping workers). */
   setThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`threads must be a whole number from 1 to 64, got ${n}`);
-    if (this.running) throw new Error(`setThreads: a ${this.running} job is running; await the call that started it first`);
+    if (this.active > 0) throw new Error("setThreads: a fast computation is under way; await it first");
     while (this.workers.length > n) void this.workers.pop()!.terminate();
     while (this.workers.length < n) {
       const worker = new Worker(join(__dirname, "worker.js"), {
@@ -98,6 +100,15 @@ export class KernelEngine {
       if (wait.async) await wait.value;
     }
     this.collect();
+  }
+
+  /** Marks a computation as under way (until `end`): the thread count stays fixed meanwhile. */
+  begin(): void {
+    this.active++;
+  }
+
+  end(): void {
+    this.active--;
   }
 
   /** Waits for a running job, if any (before freeing memory it may be using). */
