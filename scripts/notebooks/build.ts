@@ -7,8 +7,9 @@
  *
  *   npx tsx scripts/notebooks/build.ts            # every source
  *   npx tsx scripts/notebooks/build.ts 03-sneaky  # one
+ *   npx tsx scripts/notebooks/build.ts --check    # exit 1 if a notebook differs from its source
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../../lib/files";
 
@@ -67,15 +68,27 @@ export function toNotebook(cells: Cell[], name: string): object {
 }
 
 function main(): void {
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const check = args.includes("--check");
+  const wanted = args.filter((a) => a !== "--check");
   const sources = readdirSync(here).filter((f) => /^\d\d-.*\.md$/.test(f));
   const chosen = wanted.length ? sources.filter((f) => wanted.some((w) => f.startsWith(w))) : sources;
   if (chosen.length === 0) throw new Error(`no notebook source matches ${wanted.join(", ")}`);
+  const stale: string[] = [];
   for (const file of chosen) {
     const cells = parseSource(readFileSync(join(here, file), "utf8"), file);
     const out = join(outDir, file.replace(/\.md$/, ".ipynb"));
-    writeFileAtomic(out, JSON.stringify(toNotebook(cells, file.slice(0, 2)), null, 1) + "\n");
+    const text = JSON.stringify(toNotebook(cells, file.slice(0, 2)), null, 1) + "\n";
+    if (check) {
+      if (!existsSync(out) || readFileSync(out, "utf8") !== text) stale.push(out);
+      continue;
+    }
+    writeFileAtomic(out, text);
     console.log(`${out}: ${cells.length} cells`);
+  }
+  if (stale.length > 0) {
+    console.error(`out of date with scripts/notebooks/*.md (run npx tsx scripts/notebooks/build.ts):\n  ${stale.join("\n  ")}`);
+    process.exit(1);
   }
 }
 
