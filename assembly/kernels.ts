@@ -434,7 +434,7 @@ export function attackRange(
         a += <usize>rows << 5;
       }
       // Backward: output delta, then down layer by layer; the last product is dC/dx.
-      let aOff = 2 * total, dOff = total;
+      let aOff: usize = 2 * total, dOff: usize = total;
       let rows = rowsOf(net, L - 1);
       aOff -= <usize>rows << 5; dOff -= <usize>rows << 4;
       outputDelta(acts + aOff, deltas + dOff, tgoal, 4, rows, 0, rows);
