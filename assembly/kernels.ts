@@ -122,6 +122,42 @@ function forwardTile(
   }
 }
 
+/** forwardTile for 2 inputs: the same operations per output number, for short last groups. */
+function forwardTile2(
+  W: usize, b: usize, cols: i32, r0: i32, r1: i32, omOff: usize, in0: usize, in1: usize, out0: usize, out1: usize,
+): void {
+  const c4 = cols & ~3;
+  const rowBytes = <usize>cols << 2;
+  for (let r = r0; r < r1; r += 2) {
+    const two = r + 1 < r1;
+    const w0 = W + <usize>r * rowBytes;
+    const w1 = two ? w0 + rowBytes : w0;
+    let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+    for (let c = 0; c < c4; c += 4) {
+      const o = <usize>c << 2;
+      const v0 = v128.load(w0 + o), v1 = v128.load(w1 + o);
+      let x = v128.load(in0 + o);
+      a00 = madd(x, v0, a00); a01 = madd(x, v1, a01);
+      x = v128.load(in1 + o);
+      a10 = madd(x, v0, a10); a11 = madd(x, v1, a11);
+    }
+    let s00 = hsum(a00), s01 = hsum(a01), s10 = hsum(a10), s11 = hsum(a11);
+    for (let c = c4; c < cols; c++) {
+      const o = <usize>c << 2;
+      const v0 = load<f32>(w0 + o), v1 = load<f32>(w1 + o);
+      let x = load<f32>(in0 + o); s00 = smadd(x, v0, s00); s01 = smadd(x, v1, s01);
+      x = load<f32>(in1 + o); s10 = smadd(x, v0, s10); s11 = smadd(x, v1, s11);
+    }
+    const ro = <usize>r << 2;
+    const b0 = load<f32>(b + ro);
+    storeSigmoid(out0 + ro, s00 + b0, omOff); storeSigmoid(out1 + ro, s10 + b0, omOff);
+    if (two) {
+      const b1 = load<f32>(b + ro + 4);
+      storeSigmoid(out0 + ro + 4, s01 + b1, omOff); storeSigmoid(out1 + ro + 4, s11 + b1, omOff);
+    }
+  }
+}
+
 /**
  * Layer l forward for n inputs whose row pointers are the u32 table `inPtrs`, rows [r0, r1).
  * Without `withOm`: out[i * rows + r] = a. With it, output rows are 2 x rows long: a, then
@@ -136,6 +172,12 @@ function forwardLayer(net: usize, l: i32, inPtrs: usize, n: i32, out: usize, r0:
   for (let i = 0; i < n; i += 4) {
     const p0 = <usize>load<u32>(inPtrs + (<usize>i << 2));
     const p1 = i + 1 < n ? <usize>load<u32>(inPtrs + (<usize>(i + 1) << 2)) : p0;
+    if (n - i <= 2) {
+      // A last group of one or two (e.g. the 9th and 10th image of a mini-batch of 10).
+      const o0 = out + <usize>i * stride;
+      forwardTile2(W, b, cols, r0, r1, omOff, p0, p1, o0, i + 1 < n ? o0 + stride : spare);
+      break;
+    }
     const p2 = i + 2 < n ? <usize>load<u32>(inPtrs + (<usize>(i + 2) << 2)) : p0;
     const p3 = i + 3 < n ? <usize>load<u32>(inPtrs + (<usize>(i + 3) << 2)) : p0;
     const o0 = out + <usize>i * stride;
