@@ -3,6 +3,7 @@ import { Dataset } from "./dataset";
 import { createRng, DEFAULT_SEED } from "./random";
 import { kernelEngine } from "./kernels/pool";
 import { WAIT, Work } from "./kernels/drive";
+import { Arena } from "./kernels/arena";
 import { downloadNetwork, feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./kernels/net";
 
 /**
@@ -31,7 +32,7 @@ export function* sgdFast(
   try {
     handle = uploadNetwork(arena, net);
     const images = take(4 * n * size);
-    arena.f32(images, n * size).set(training.images);
+    yield* copyImages(arena, images, training, size);
     const labels = take(n);
     arena.u8(labels, n).set(training.labels);
     const order = take(4 * n);
@@ -47,6 +48,16 @@ export function* sgdFast(
     new Float32Array(arena.memory.buffer, ctx + 24, 1)[0] = eta;
     words[9] = acts; words[10] = deltas; words[11] = scratch; words[12] = perThread;
 
+    const test = options.testData && options.testData.length > 0 ? options.testData : null;
+    let testImages = 0, testOut = 0, testScratch = 0, testStride = 0;
+    if (test) {
+      testImages = take(4 * test.length * size);
+      yield* copyImages(arena, testImages, test, size);
+      testOut = take(4 * test.length * net.outputSize);
+      testStride = lineUp(feedforwardScratchBytes(net.sizes));
+      testScratch = take(testStride * T);
+    }
+
     const rng = createRng(options.seed ?? DEFAULT_SEED);
     const shuffled = Uint32Array.from({ length: n }, (_, i) => i);
     const batches = Math.ceil(n / B);
@@ -58,7 +69,25 @@ export function* sgdFast(
       yield WAIT;
       const seconds = (performance.now() - start) / 1000;
       downloadNetwork(arena, handle, net);
-      if (options.onEpoch) options.onEpoch(epochReport(net, handle, epoch, epochs, seconds, options.testData));
+      if (options.onEpoch) {
+        const report: EpochReport = { epoch, epochs, seconds };
+        if (options.testData) {
+          let correct = 0;
+          if (test) {
+            // The test accuracy from the float32 forward pass on the kernel's weights.
+            engine.start({
+              kernel: "feedforwardRange", args: [handle.ptr, testImages, 0, test.length, testOut, testScratch],
+              splitAt: 2, scratchAt: 5, scratchStride: testStride,
+            });
+            yield WAIT;
+            correct = countRight(arena.f32(testOut, test.length * net.outputSize), test.labels, net.outputSize);
+          }
+          report.correct = correct;
+          report.total = options.testData.length;
+          report.accuracy = report.total === 0 ? 0 : correct / report.total;
+        }
+        options.onEpoch(report);
+      }
       if (epoch < epochs) yield epoch;
     }
   } finally {
@@ -69,39 +98,23 @@ export function* sgdFast(
   }
 }
 
-/** The epoch's report; test accuracy from the float32 forward pass on the kernel's weights. */
-function epochReport(net: Network, handle: NetHandle, epoch: number, epochs: number, seconds: number, testData?: Dataset): EpochReport {
-  const report: EpochReport = { epoch, epochs, seconds };
-  if (!testData) return report;
-  report.correct = countCorrect(handle, net, testData);
-  report.total = testData.length;
-  report.accuracy = report.total === 0 ? 0 : report.correct / report.total;
-  return report;
+/** Copies the images of `data` into kernel memory at `ptr` (float32), yielding between slices. */
+function* copyImages(arena: Arena, ptr: number, data: Dataset, size: number): Work<void> {
+  const slice = 8192;
+  for (let i = 0; i < data.length; i += slice) {
+    const m = Math.min(slice, data.length - i);
+    arena.f32(ptr + 4 * i * size, m * size).set(data.images.subarray(i * size, (i + m) * size));
+    if (i + m < data.length) yield i + m;
+  }
 }
 
-/** Images of `data` whose largest output (first on ties) is their label, with the weights at `handle`. */
-export function countCorrect(handle: NetHandle, net: Network, data: Dataset): number {
-  const engine = kernelEngine();
-  const { arena } = engine;
-  const n = data.length;
-  if (n === 0) return 0;
-  const k = net.outputSize;
-  const images = arena.alloc(4 * n * net.inputSize);
-  const out = arena.alloc(4 * n * k);
-  const stride = lineUp(feedforwardScratchBytes(net.sizes));
-  const scratch = arena.alloc(stride * engine.threadCount);
-  try {
-    arena.f32(images, n * net.inputSize).set(data.images);
-    engine.run({ kernel: "feedforwardRange", args: [handle.ptr, images, 0, n, out, scratch], splitAt: 2, scratchAt: 5, scratchStride: stride });
-    const a = arena.f32(out, n * k);
-    let correct = 0;
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let j = 1; j < k; j++) if (a[i * k + j] > a[i * k + best]) best = j;
-      if (best === data.labels[i]) correct++;
-    }
-    return correct;
-  } finally {
-    [images, out, scratch].forEach((p) => arena.free(p));
+/** How many rows of `outputs` (k numbers each) have their largest number (first on ties) at their label. */
+function countRight(outputs: Float32Array, labels: Uint8Array, k: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (outputs[i * k + j] > outputs[i * k + best]) best = j;
+    if (best === labels[i]) correct++;
   }
+  return correct;
 }
