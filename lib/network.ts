@@ -8,7 +8,6 @@ import { argmax } from "./criteria";
 import { sgdFast } from "./train-fast";
 import { runAsync, runSync } from "./kernels/drive";
 
-
 /** What `sgd` reports after each epoch. */
 export interface EpochReport {
   /** 1-based epoch number. */
@@ -142,7 +141,8 @@ export class Network {
    * (`sgdReference` is the same algorithm in plain float64 code): each epoch shuffles the training
    * images (seeded), cuts them into batches of `miniBatchSize` and moves every weight by
    * `-eta / batch length` times the batch's summed gradient. With `testData`, each epoch's
-   * report carries the number it classifies right.
+   * report carries the number it classifies right (float32 forward pass). Runs on the kernel
+   * worker threads (see `setThreads`) and returns when training is done.
    *
    *   net.sgd(training, 30, 10, 3.0, { testData: test, onEpoch: (r) => console.log(r.epoch, r.accuracy) })
    */
@@ -164,7 +164,7 @@ export class Network {
 
   /**
    * The readable float64 reference for `sgd` (one example at a time, as network.py), which the
-   * tests hold the fast kernels to. The same shuffles and update rule; about 50x slower.
+   * tests hold the fast kernels to. The same shuffles and update rule; about 30 times slower.
    */
   sgdReference(training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions = {}): void {
     this.checkSgd(training, epochs, miniBatchSize, eta, options);
