@@ -191,7 +191,7 @@ function main(): void {
   console.log("\n" + pad("work", 56) + pad("median (wall)", 24) + pad("GFLOP/s", 9) + pad("CPU time", 10) + "anchor (same run)");
   for (const r of rows) {
     const anchorText = r.anchorValue !== undefined
-      ? `${r.anchor} ${r.anchorValue.toFixed(2)} ${r.unit}: ${(r.anchorValue / r.value).toFixed(1)}x faster here`
+      ? `${r.anchor} ${r.anchorValue.toFixed(2)} ${r.unit}; anchor / this = ${(r.anchorValue / r.value).toFixed(1)}`
       : "";
     console.log(pad(r.name, 56) + pad(`${r.value.toFixed(3)} ${r.unit}`, 24) + pad(r.gflops ? r.gflops.toFixed(1) : "", 9) +
       pad(r.cpu !== undefined ? r.cpu.toFixed(3) : "", 10) + anchorText);
