@@ -378,13 +378,12 @@ function updateLayer(
 
 // ---------------------------------------------------------------- barrier
 
-const SPINS = 500;
 
 /** All T threads meet here. bar: i32 count, i32 generation. Spins briefly, then sleeps. */
 // Node 20's baseline wasm code (Liftoff) was measured to lose float locals of the caller
 // that live across a call that waits here (test/kernels.test.ts catches it); so callers keep
 // no float local across a barrier (sgdRange re-reads eta from memory), and this stays a call.
-@noinline function barrier(bar: usize, T: i32): void {
+@noinline function barrier(bar: usize, T: i32, spinLimit: i32): void {
   if (T <= 1) return;
   const genAt = bar + 4;
   const gen = atomic.load<i32>(genAt);
@@ -395,7 +394,7 @@ const SPINS = 500;
   } else {
     let spins = 0;
     while (atomic.load<i32>(genAt) == gen) {
-      if (++spins > SPINS) atomic.wait<i32>(genAt, gen, -1);
+      if (++spins > spinLimit) atomic.wait<i32>(genAt, gen, -1);
     }
   }
 }
@@ -520,7 +519,7 @@ export function attackScratchBytes(net: usize): i32 {
 /**
  * Mini-batch sgd over batches [k0, k1) of an epoch, thread t of T (all T call it at once).
  * ctx (i32 words): 0 images ptr, 1 labels ptr (u8), 2 order ptr (u32), 3 n examples,
- * 4 batch size, 5 unused, 6 eta (f32 bits; read where used, see `barrier`), 7 barrier (2 words at ctx + 28), 9 acts ptr (B x 2 x units f32 per
+ * 4 batch size, 5 barrier spin limit (checks before sleeping), 6 eta (f32 bits; read where used, see `barrier`), 7 barrier (2 words at ctx + 28), 9 acts ptr (B x 2 x units f32 per
  * layer: a, then 1 - a), 10 deltas ptr (B x units f32 per layer),
  * 11 per-thread scratch ptr, 12 per-thread scratch bytes.
  * Each thread owns a fixed share of every layer's units: it computes those units' forward
@@ -563,7 +562,7 @@ export function sgdRange(net: usize, ctx: usize, k0: i32, k1: i32, t: i32, T: i3
       forwardLayer(net, l, inP, m, acts + 2 * aOff, r0, r1, spare, true);
       if (l == L - 1) outputDelta(acts + 2 * aOff, deltas + aOff, lab, m, rows, r0, r1);
       aOff += <usize>rows * B << 2;
-      barrier(bar, T);
+      barrier(bar, T, load<i32>(ctx + 20));
     }
     // Backward from the top layer; aOff now points past the last layer's rows.
     let off = aOff - (<usize>rowsOf(net, L - 1) * B << 2);
@@ -598,7 +597,7 @@ export function sgdRange(net: usize, ctx: usize, k0: i32, k1: i32, t: i32, T: i3
         store<f32>(bp, load<f32>(bp) - (load<f32>(ctx + 24) / <f32>m) * s);
       }
       off = below;
-      if (l > 1) barrier(bar, T);
+      if (l > 1) barrier(bar, T, load<i32>(ctx + 20));
     }
     // First layer: my rows, whose deltas I computed above.
     const rows0 = rowsOf(net, 0);
