@@ -522,9 +522,10 @@ export function attackScratchBytes(net: usize): i32 {
  * 4 batch size, 5 barrier spin limit (checks before sleeping), 6 eta (f32 bits; read where used, see `barrier`), 7 barrier (2 words at ctx + 28), 9 acts ptr (B x 2 x units f32 per
  * layer: a, then 1 - a), 10 deltas ptr (B x units f32 per layer),
  * 11 per-thread scratch ptr, 12 per-thread scratch bytes.
- * Each thread owns a fixed share of every layer's units: it computes those units' forward
- * values and deltas and updates the weights that feed them (and, for layers above the
- * first, the weight columns they feed), so no sum is split across threads.
+ * The first layer (by far the largest) is split by its units: each thread computes its
+ * units' forward values and updates the weights feeding them; thread 0 alone runs the
+ * layers above and the deltas of the first layer's units. No sum is split across threads,
+ * and the threads meet twice per mini-batch (once for a single-layer network: never).
  */
 export function sgdRange(net: usize, ctx: usize, k0: i32, k1: i32, t: i32, T: i32): void {
   const L = layers(net);
@@ -547,13 +548,15 @@ export function sgdRange(net: usize, ctx: usize, k0: i32, k1: i32, t: i32, T: i3
       store<u32>(imgPtrs + (<usize>i << 2), <u32>(images + j * inBytes));
       store<u8>(lab + <usize>i, load<u8>(labels + j));
     }
-    // Forward, each thread its share of each layer's units; all meet after each layer.
+    // Forward: the first layer split between the threads, the small layers above it on
+    // thread 0 alone (sharing them cost more in cache traffic and waits than it saved).
     // aOff: the layer's offset in `deltas` (B x rows f32 per layer); in `acts` (rows of
     // a, then 1 - a) it is twice that.
     let aOff: usize = 0;
     for (let l = 0; l < L; l++) {
       const rows = rowsOf(net, l);
-      const r0 = splitAt(rows, t, T), r1 = splitAt(rows, t + 1, T);
+      if (l > 0 && t > 0) { aOff += <usize>rows * B << 2; continue; }
+      const r0 = l == 0 ? splitAt(rows, t, T) : 0, r1 = l == 0 ? splitAt(rows, t + 1, T) : rows;
       const inP = l == 0 ? imgPtrs : ptrs2;
       if (l > 0) {
         const below = acts + 2 * (aOff - (<usize>colsOf(net, l) * B << 2));
@@ -562,13 +565,14 @@ export function sgdRange(net: usize, ctx: usize, k0: i32, k1: i32, t: i32, T: i3
       forwardLayer(net, l, inP, m, acts + 2 * aOff, r0, r1, spare, true);
       if (l == L - 1) outputDelta(acts + 2 * aOff, deltas + aOff, lab, m, rows, r0, r1);
       aOff += <usize>rows * B << 2;
-      barrier(bar, T, load<i32>(ctx + 20));
+      if (l == 0 && L > 1) barrier(bar, T, load<i32>(ctx + 20));
     }
-    // Backward from the top layer; aOff now points past the last layer's rows.
+    // Backward from the top layer (thread 0) down to the deltas of the first layer's units;
+    // aOff now points past the last layer's rows.
     let off = aOff - (<usize>rowsOf(net, L - 1) * B << 2);
-    for (let l = L - 1; l >= 1; l--) {
+    for (let l = L - 1; l >= 1 && t == 0; l--) {
       const rows = rowsOf(net, l), cols = colsOf(net, l);
-      const c0 = splitAt(cols, t, T), c1 = splitAt(cols, t + 1, T);
+      const c0 = 0, c1 = cols;
       const d = deltas + off;
       const below = off - (<usize>cols * B << 2);
       const dn = deltas + below, an = acts + 2 * below;
@@ -586,20 +590,13 @@ export function sgdRange(net: usize, ctx: usize, k0: i32, k1: i32, t: i32, T: i3
           load<u32>(ptrsG, 16), load<u32>(ptrsG, 20), load<u32>(ptrsG, 24), load<u32>(ptrsG, 28));
       }
       for (let i = 0; i < m; i++) timesSigmoidPrime(dn + <usize>i * cb, an + <usize>i * 2 * cb, cols, c0, c1);
-      // my columns of W_l; the bias of my share of its rows
+      // W_l and b_l
       for (let i = 0; i < m; i++) store<u32>(ptrs2 + (<usize>i << 2), <u32>(an + <usize>i * 2 * cb));
-      updateLayer(wOf(net, l), bOf(net, l), rows, cols, 0, rows, c0, c1, m, d, ptrs2, load<f32>(ctx + 24) / <f32>m, false);
-      const r0 = splitAt(rows, t, T), r1 = splitAt(rows, t + 1, T);
-      for (let r = r0; r < r1; r++) {
-        let s: f32 = 0;
-        for (let i = 0; i < m; i++) s += load<f32>(d + ((<usize>i * rows + r) << 2));
-        const bp = bOf(net, l) + (<usize>r << 2);
-        store<f32>(bp, load<f32>(bp) - (load<f32>(ctx + 24) / <f32>m) * s);
-      }
+      updateLayer(wOf(net, l), bOf(net, l), rows, cols, 0, rows, c0, c1, m, d, ptrs2, load<f32>(ctx + 24) / <f32>m, true);
       off = below;
-      if (l > 1) barrier(bar, T, load<i32>(ctx + 20));
     }
-    // First layer: my rows, whose deltas I computed above.
+    if (L > 1) barrier(bar, T, load<i32>(ctx + 20));
+    // First layer: my rows (deltas from thread 0 above, or from my own output delta).
     const rows0 = rowsOf(net, 0);
     updateLayer(wOf(net, 0), bOf(net, 0), rows0, colsOf(net, 0), splitAt(rows0, t, T), splitAt(rows0, t + 1, T),
       0, colsOf(net, 0), m, deltas, imgPtrs, load<f32>(ctx + 24) / <f32>m, true);
