@@ -91,7 +91,9 @@ export function augmentData(net: Network, n: number, data: Dataset, steps: numbe
  * after every chunk of examples), so a notebook can show `onProgress` live. The same numbers
  * as `augmentData`.
  *
- *   const adv = await augmentDataAsync(net, 50_000, training, 100, { seed: 1, onProgress: (d, t) => bar.update(d / t) });
+ *   const bar = progress(50_000, "adversarial examples");
+ *   const adv = await augmentDataAsync(net, 50_000, training, 100, { seed: 1, onProgress: (done) => bar.update(done) });
+ *   await bar.finish();
  */
 export async function augmentDataAsync(
   net: Network, n: number, data: Dataset, steps: number, options: AugmentOptions = {},

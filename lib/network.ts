@@ -155,7 +155,9 @@ export class Network {
    * `sgd` that leaves the event loop free while the worker threads train (so a notebook can
    * show progress and stay responsive); `onEpoch` runs between epochs. The same numbers as `sgd`.
    *
-   *   await net.sgdAsync(training, 30, 10, 3.0, { testData: test, onEpoch: (r) => bar.update(r) });
+   *   const bar = progress(30, "epochs");
+   *   await net.sgdAsync(training, 30, 10, 3.0, { testData: test, onEpoch: (r) => bar.update(r.epoch) });
+   *   await bar.finish();
    */
   async sgdAsync(training: Dataset, epochs: number, miniBatchSize: number, eta: number, options: SgdOptions = {}): Promise<void> {
     this.checkSgd(training, epochs, miniBatchSize, eta, options);
