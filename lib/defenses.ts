@@ -3,7 +3,7 @@ import { Dataset, makeDataset } from "./dataset";
 import { noiseImage, sneakyFrom, START_MEAN, START_SD } from "./attacks";
 import { attackChunks, AttackSource } from "./batch";
 import { runAsync, runSync, Work } from "./kernels/drive";
-import { createRng, DEFAULT_SEED } from "./random";
+import { createRng, DEFAULT_SEED, Rng } from "./random";
 import { checkCount, checkFinite, checkSeed } from "./validate";
 
 /**
@@ -70,6 +70,18 @@ function prepareAugment(net: Network, n: number, data: Dataset, steps: number, o
 }
 
 /**
+ * One example's draws: a true digit d, the index j of a random image of d, a fake label f.
+ * This order, followed by the start image's pixels, is part of what a seed means; the fast path
+ * and the reference both draw through here.
+ */
+function drawExample(rng: Rng, byDigit: Uint32Array[]): { d: number; j: number; f: number } {
+  const d = rng.int(10);
+  const j = byDigit[d][rng.int(byDigit[d].length)];
+  const f = rng.int(10);
+  return { d, j, f };
+}
+
+/**
  * Defence 2's training data (article §5): `n` times, draw a true digit d, a random image of d
  * from `data`, and a fake label f (uniform over 0..9, so about 10 % equal d); run
  * `sneakyAdversarial(net, f, image, steps, eta)` and keep the result with the TRUE label d.
@@ -112,10 +124,7 @@ function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, o
   const source: AttackSource = {
     fill(i0, i1, starts, targets, goalRows) {
       for (let i = i0; i < i1; i++) {
-        // Draw order (digit, image, fake label, start) is part of what a seed means.
-        const d = rng.int(10);
-        const j = byDigit[d][rng.int(byDigit[d].length)];
-        const f = rng.int(10);
+        const { d, j, f } = drawExample(rng, byDigit);
         const row = (i - i0) * size;
         for (let p = 0; p < size; p++) starts[row + p] = rng.normal(START_MEAN, START_SD);
         targets!.set(data.images.subarray(j * size, (j + 1) * size), row);
@@ -144,10 +153,7 @@ export function augmentDataReference(net: Network, n: number, data: Dataset, ste
   const goals = new Uint8Array(n);
   const sources = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    // Draw order (digit, image, fake label, start) is part of what a seed means.
-    const d = rng.int(10);
-    const j = byDigit[d][rng.int(byDigit[d].length)];
-    const f = rng.int(10);
+    const { d, j, f } = drawExample(rng, byDigit);
     const x = sneakyFrom(net, f, noiseImage(rng, size), data.image(j), steps, eta, lam);
     images.set(x, i * size);
     labels[i] = d;
