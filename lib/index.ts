@@ -32,3 +32,4 @@ export type { BatchAttackOptions } from "./batch";
 export { setThreads, getThreads } from "./kernels/pool";
 export { kernelVariant } from "./kernels/wasm";
 export type { KernelVariant } from "./kernels/wasm";
+export { figurePng, closeFigurePng, pngOffReason } from "./static-png";

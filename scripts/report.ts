@@ -1,14 +1,16 @@
 /**
  * The reproduction report: every number the article states (ARTICLE.md), what the article's
  * procedure gives when measured (ARTICLE.md §8), and ours (build/results/*.json), side by
- * side, with a note wherever they disagree. Written as build/reproduction.json and
- * build/reproduction.md by `npm run reproduce`.
+ * side, with a note wherever they disagree, then each notebook's execution time and the static
+ * PNG pass on its own line. Written as build/reproduction.json and build/reproduction.md by
+ * `npm run reproduce`.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { readJsonFile, wilsonInterval } from "../dist";
 import type { NotebookRun } from "./run-notebooks";
 import type { ReferenceRates } from "./reference-rates";
+import { describePass, PngPass } from "./static-pngs";
 
 export type Results = Record<string, Record<string, unknown>>;
 
@@ -30,7 +32,10 @@ export interface ReportRow {
 
 export interface Report {
   rows: ReportRow[];
+  /** Each notebook's execution wall time (no PNGs, no HTML export). */
   notebooks: { name: string; ok: boolean; seconds: number }[];
+  /** The static PNG pass after execution, when there was one. */
+  pngs: PngPass | null;
   missing: string[];
   reference: ReferenceRates | null;
 }
@@ -102,7 +107,7 @@ export const MEASURED_FOOLED_BY_GOAL = [1.0, 0, 0.05, 0.6, 0, 0.95, 0.7, 0, 0, 0
  * Builds the rows. `results` maps notebook names (e.g. "03-sneaky") to their recorded values;
  * a value a notebook did not record shows as "missing" and is listed in `missing`.
  */
-export function buildReport(results: Results, runs: NotebookRun[], reference: ReferenceRates | null): Report {
+export function buildReport(results: Results, runs: NotebookRun[], reference: ReferenceRates | null, pngs: PngPass | null = null): Report {
   const missing: string[] = [];
   const num = (notebook: string, key: string): number | undefined => {
     const v = results[notebook]?.[key];
@@ -332,6 +337,7 @@ export function buildReport(results: Results, runs: NotebookRun[], reference: Re
   return {
     rows,
     notebooks: runs.map((r) => ({ name: r.name, ok: r.ok, seconds: Math.round(r.seconds * 10) / 10 })),
+    pngs: pngs && { ...pngs, seconds: Math.round(pngs.seconds * 10) / 10 },
     missing,
     reference,
   };
@@ -339,7 +345,7 @@ export function buildReport(results: Results, runs: NotebookRun[], reference: Re
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-/** The report as Markdown: the comparison table, then wall times, then what is missing. */
+/** The report as Markdown: the comparison table, then wall times and the PNG pass, then what is missing. */
 export function reportMarkdown(report: Report, meta: { date: string; versions: Record<string, string> }): string {
   const lines: string[] = [];
   lines.push("# Reproduction of the article's numbers", "");
@@ -358,6 +364,9 @@ export function reportMarkdown(report: Report, meta: { date: string; versions: R
   }
   lines.push("", "## Notebooks", "", "| notebook | result | wall time |", "|---|---|---|");
   for (const n of report.notebooks) lines.push(`| ${n.name} | ${n.ok ? "ran" : "FAILED"} | ${n.seconds.toFixed(1)} s |`);
+  const total = report.notebooks.reduce((sum, n) => sum + n.seconds, 0);
+  lines.push("", `Wall time is execution alone (kernel start to last cell): ${total.toFixed(1)} s in all.`);
+  if (report.pngs) lines.push("", `Static PNGs of the figures, drawn afterwards in one pass (one browser): ${describePass(report.pngs)}.`);
   if (report.reference) lines.push("", `The reference column took ${report.reference.seconds.toFixed(1)} s (${report.reference.network}).`);
   if (report.missing.length > 0) lines.push("", "## Missing values", "", ...report.missing.map((m) => `- ${m}`));
   lines.push("");

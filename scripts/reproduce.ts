@@ -1,8 +1,9 @@
 /**
  * `npm run reproduce`: builds the library, registers the project's tslab kernel, executes every
- * notebook headlessly into build/notebooks/ (.ipynb and .html), and writes
+ * notebook headlessly into build/notebooks/, draws the figures' static PNGs in one pass over
+ * the executed copies, exports them to HTML (.ipynb and .html), and writes
  * build/reproduction.json and build/reproduction.md: the article's numbers beside ours.
- * Fails, naming it, if any notebook fails.
+ * Fails, naming it, if any notebook fails (missing PNGs never fail it: no Chromium only warns).
  *
  *   npm run reproduce
  *   npm run reproduce -- --only 03-sneaky      # some notebooks (names or prefixes)
@@ -10,7 +11,8 @@
  *   npm run reproduce -- --notebooks DIR --out DIR --no-build   # other notebooks, another output folder
  *
  * Environment: ADVLAB_CELL_TIMEOUT (seconds per cell, default 7200), ADVLAB_JUPYTER,
- * ADVLAB_PYTHON (see scripts/kernel.ts), ADVLAB_REFERENCE_NETWORK, MNIST_DIR.
+ * ADVLAB_PYTHON (see scripts/kernel.ts), ADVLAB_REFERENCE_NETWORK, MNIST_DIR, ADVLAB_CHROMIUM
+ * (the browser drawing the PNGs, default /usr/bin/chromium).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -18,7 +20,7 @@ import { basename, join, resolve } from "node:path";
 import { registerKernel, ROOT } from "./kernel";
 import { assertAllPassed, listNotebooks, NotebookRun, runNotebooks } from "./run-notebooks";
 import type { ReferenceRates } from "./reference-rates";
-// report.ts and reference-rates.ts import the compiled library: loaded after the build below.
+// report.ts, reference-rates.ts and static-pngs.ts import the compiled library: loaded after the build below.
 
 export interface Args {
   only: string[];
@@ -76,17 +78,20 @@ export async function reproduce(args: Args): Promise<NotebookRun[]> {
     build();
   }
   const { buildReport, readResults, reportMarkdown } = await import("./report");
+  const { describePass } = await import("./static-pngs");
   console.log(`kernel: ${registerKernel()}`);
   let sources = listNotebooks(args.notebooksDir);
   if (args.only.length > 0) sources = sources.filter((s) => args.only.some((o) => basename(s).startsWith(o)));
   if (sources.length === 0) throw new Error(`reproduce: no notebooks to run (${args.notebooksDir}/*.ipynb)`);
   const resultsDir = join(buildDir, "results");
-  const runs = await runNotebooks(sources, {
+  const { runs, pngs } = await runNotebooks(sources, {
     outDir: join(buildDir, "notebooks"),
     resultsDir,
     onEvent: (e) => {
       if (e.kind === "start") console.log(`${e.name}: running ...`);
-      else console.log(`${e.name}: ${e.run?.ok ? "ok" : "FAILED"} in ${e.run?.seconds.toFixed(1)} s`);
+      else if (e.kind === "end") console.log(`${e.name}: ${e.run?.ok ? "ok" : "FAILED"} in ${e.run?.seconds.toFixed(1)} s`);
+      else if (e.kind === "pngs-start") console.log(`static PNGs of the figures (${e.notebooks} notebooks) ...`);
+      else if (e.kind === "pngs-end") console.log(`static PNGs: ${describePass(e.pngs)}`);
     },
   });
 
@@ -103,7 +108,7 @@ export async function reproduce(args: Args): Promise<NotebookRun[]> {
     }
   }
 
-  const report = buildReport(readResults(resultsDir), runs, reference);
+  const report = buildReport(readResults(resultsDir), runs, reference, pngs);
   const { writeFileAtomic } = await import("../dist");
   writeFileAtomic(join(buildDir, "reproduction.json"), JSON.stringify({ date: new Date().toISOString(), versions: versions(), ...report }, null, 2) + "\n");
   writeFileAtomic(join(buildDir, "reproduction.md"), reportMarkdown(report, { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", versions: versions() }));

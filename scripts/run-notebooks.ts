@@ -1,23 +1,27 @@
 /**
  * Executes notebooks headlessly with the project's tslab kernel (Jupyter's nbclient, through
- * scripts/execute-notebook.py), one fresh kernel each, and exports each executed copy to HTML
- * with `jupyter nbconvert --to html`. Used by
- * `npm run reproduce` and by the notebook tests.
+ * scripts/execute-notebook.py), one fresh kernel each, with in-kernel PNGs off
+ * (ADVLAB_FIGURE_PNG=0, so no kernel starts a browser); then draws every figure's static PNG in
+ * one pass over the executed copies (scripts/static-pngs.ts); then exports each to HTML with
+ * `jupyter nbconvert --to html`. Used by `npm run reproduce` and by the notebook tests.
  *
- *   const runs = await runNotebooks(listNotebooks(), { outDir: "build/notebooks" })
- *   // [{ name: "01-predict", ok: true, seconds: 12.3, ipynb: ".../01-predict.ipynb", html: ... }, ...]
+ *   const { runs, pngs } = await runNotebooks(listNotebooks(), { outDir: "build/notebooks" })
+ *   // runs: [{ name: "01-predict", ok: true, seconds: 12.3, ipynb: ".../01-predict.ipynb", html: ... }, ...]
+ *   // pngs: { notebooks: 6, figures: 25, seconds: 5.9, errors: [] }
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { findJupyter, findPython, jupyterEnv, ROOT } from "./kernel";
+import type { PngPass } from "./static-pngs";
+// static-pngs.ts imports the compiled library: loaded when the pass runs (after any build).
 
 export interface NotebookRun {
   /** File name without .ipynb, e.g. "03-sneaky"; also the name its results are recorded under. */
   name: string;
   source: string;
   ok: boolean;
-  /** Wall time of the execution (kernel start to last cell), in seconds. */
+  /** Wall time of the execution alone (kernel start to last cell), in seconds: no PNGs, no HTML export. */
   seconds: number;
   ipynb: string;
   html: string;
@@ -32,8 +36,21 @@ export interface RunOptions {
   resultsDir?: string;
   /** Per-cell timeout in seconds (default $ADVLAB_CELL_TIMEOUT or 7200: notebook 05 trains for minutes in one cell). */
   cellTimeout?: number;
-  /** Called as each notebook starts and ends (for logs). */
-  onEvent?: (event: { kind: "start" | "end"; name: string; run?: NotebookRun }) => void;
+  /** Draw static PNGs of the figures after execution (default true). */
+  pngs?: boolean;
+  /** Called as each notebook starts and ends, and around the PNG pass (for logs). */
+  onEvent?: (event: RunEvent) => void;
+}
+
+export type RunEvent =
+  | { kind: "start" | "end"; name: string; run?: NotebookRun }
+  | { kind: "pngs-start"; notebooks: number }
+  | { kind: "pngs-end"; pngs: PngPass };
+
+/** Every notebook's run, and what the PNG pass did (null: no pass, as asked or with nothing run). */
+export interface RunsResult {
+  runs: NotebookRun[];
+  pngs: PngPass | null;
 }
 
 /** notebooks/*.ipynb in name order. */
@@ -65,11 +82,11 @@ export function failureSummary(output: string): string {
 }
 
 /**
- * Executes one notebook into `outDir` as <name>.ipynb and <name>.html. The kernel runs in the
- * notebook's own folder (so `import ... from "../dist"` works from notebooks/). Never throws
- * for a failing notebook: the run says `ok: false` with the error.
+ * Executes one notebook into `outDir` as <name>.ipynb (no PNGs, no HTML yet). The kernel runs
+ * in the notebook's own folder (so `import ... from "../dist"` works from notebooks/). Never
+ * throws for a failing notebook: the run says `ok: false` with the error.
  */
-export async function runNotebook(notebook: string, options: RunOptions): Promise<NotebookRun> {
+async function executeNotebook(notebook: string, options: RunOptions): Promise<NotebookRun> {
   const source = resolve(notebook);
   const name = basename(source, ".ipynb");
   if (!existsSync(source)) {
@@ -86,9 +103,8 @@ export async function runNotebook(notebook: string, options: RunOptions): Promis
   rmSync(ipynb, { force: true });
   rmSync(html, { force: true });
   const timeout = options.cellTimeout ?? Number(process.env.ADVLAB_CELL_TIMEOUT ?? 7200);
-  // Figures also carry a static PNG (lib/static-png) unless ADVLAB_FIGURE_PNG=0.
-  const env = { ...jupyterEnv(), ADVLAB_RESULTS_DIR: resultsDir, ADVLAB_FIGURE_PNG: process.env.ADVLAB_FIGURE_PNG ?? "1" };
-  const jupyter = findJupyter();
+  // PNGs come from the pass after execution, whatever the caller's environment says.
+  const env = { ...jupyterEnv(), ADVLAB_RESULTS_DIR: resultsDir, ADVLAB_FIGURE_PNG: "0" };
   const python = findPython(["nbclient", "nbformat"]);
   options.onEvent?.({ kind: "start", name });
   const started = process.hrtime.bigint();
@@ -96,41 +112,64 @@ export async function runNotebook(notebook: string, options: RunOptions): Promis
   // stderr (where tslab writes type errors and exceptions).
   const exec = await run(python, [join(__dirname, "execute-notebook.py"), source, ipynb, String(timeout), "tslab"], { cwd: dirname(source), env });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  let result: NotebookRun = { name, source, ok: exec.code === 0 && existsSync(ipynb), seconds, ipynb, html };
-  if (!result.ok) {
-    result.error = failureSummary(exec.output) || `the notebook runner exited with ${exec.code}`;
-  } else {
-    // The export names CDN copies of RequireJS and MathJax (Debian's nbconvert points at local
-    // files that may not exist); figures need neither: plotly.js is embedded in the notebook.
-    const exported = await run(
-      jupyter,
-      [
-        "nbconvert",
-        "--to",
-        "html",
-        "--HTMLExporter.require_js_url=https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
-        "--HTMLExporter.mathjax_url=https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe",
-        "--output-dir",
-        outDir,
-        "--output",
-        `${name}.html`,
-        ipynb,
-      ],
-      { cwd: outDir, env },
-    );
-    if (exported.code !== 0 || !existsSync(html)) {
-      result = { ...result, ok: false, error: `HTML export failed:\n${failureSummary(exported.output)}` };
-    }
-  }
+  const result: NotebookRun = { name, source, ok: exec.code === 0 && existsSync(ipynb), seconds, ipynb, html };
+  if (!result.ok) result.error = failureSummary(exec.output) || `the notebook runner exited with ${exec.code}`;
   options.onEvent?.({ kind: "end", name, run: result });
   return result;
 }
 
-/** Runs notebooks one after another (each uses both cores); returns every run, failed or not. */
-export async function runNotebooks(sources: string[], options: RunOptions): Promise<NotebookRun[]> {
+/** Exports an executed notebook to <name>.html beside it; a failed export fails the run. */
+async function exportHtml(result: NotebookRun): Promise<NotebookRun> {
+  const outDir = dirname(result.ipynb);
+  // The export names CDN copies of RequireJS and MathJax (Debian's nbconvert points at local
+  // files that may not exist); figures need neither: plotly.js is embedded in the notebook.
+  const exported = await run(
+    findJupyter(),
+    [
+      "nbconvert",
+      "--to",
+      "html",
+      "--HTMLExporter.require_js_url=https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
+      "--HTMLExporter.mathjax_url=https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe",
+      "--output-dir",
+      outDir,
+      "--output",
+      `${result.name}.html`,
+      result.ipynb,
+    ],
+    { cwd: outDir, env: jupyterEnv() },
+  );
+  if (exported.code !== 0 || !existsSync(result.html)) {
+    return { ...result, ok: false, error: `HTML export failed:\n${failureSummary(exported.output)}` };
+  }
+  return result;
+}
+
+/**
+ * Runs notebooks one after another (each uses both cores), then draws the PNGs of all that
+ * ran in one pass, then exports those to HTML. Returns every run, failed or not, and the
+ * pass. A notebook that failed keeps its partial .ipynb and gets no PNGs and no HTML.
+ */
+export async function runNotebooks(sources: string[], options: RunOptions): Promise<RunsResult> {
+  const executed: NotebookRun[] = [];
+  for (const source of sources) executed.push(await executeNotebook(source, options));
+  const ran = executed.filter((r) => r.ok).map((r) => r.ipynb);
+  let pngs: PngPass | null = null;
+  if (options.pngs !== false && ran.length > 0) {
+    options.onEvent?.({ kind: "pngs-start", notebooks: ran.length });
+    // require, not import(): under mocha's CommonJS hook a dynamic import finds no .ts files.
+    const { addStaticPngs } = require("./static-pngs") as typeof import("./static-pngs");
+    pngs = await addStaticPngs(ran);
+    options.onEvent?.({ kind: "pngs-end", pngs });
+  }
   const runs: NotebookRun[] = [];
-  for (const source of sources) runs.push(await runNotebook(source, options));
-  return runs;
+  for (const r of executed) runs.push(r.ok ? await exportHtml(r) : r);
+  return { runs, pngs };
+}
+
+/** Runs one notebook as runNotebooks does (execution, PNGs, HTML export). */
+export async function runNotebook(notebook: string, options: RunOptions): Promise<NotebookRun> {
+  return (await runNotebooks([notebook], options)).runs[0];
 }
 
 /** Throws an error naming every failed notebook and its error; does nothing when all passed. */

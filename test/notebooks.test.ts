@@ -85,6 +85,30 @@ describe("notebooks", () => {
       }
     });
 
+    it("the kernels draw no PNG themselves: the pass after execution draws every figure's", () => {
+      const figures = executed.runs
+        .filter((r) => r.ok)
+        .flatMap((r) => readNotebook(r.ipynb).cells.flatMap((c) => c.outputs ?? []))
+        .filter((o) => o.data?.["application/vnd.plotly.v1+json"] !== undefined);
+      expect(executed.pngs, "the PNG pass").to.not.equal(null);
+      expect(executed.pngs!.off, "PNG renderer").to.equal(undefined);
+      expect(executed.pngs!.errors).to.deep.equal([]);
+      expect(executed.pngs!.figures).to.equal(figures.length);
+      expect(executed.report.pngs?.figures).to.equal(figures.length);
+    });
+
+    it("each HTML export draws its figures with plotly.js rather than showing their PNGs", () => {
+      for (const run of executed.runs.filter((r) => r.ok)) {
+        const figures = readNotebook(run.ipynb)
+          .cells.flatMap((c) => c.outputs ?? [])
+          .filter((o) => o.data?.["application/vnd.plotly.v1+json"] !== undefined);
+        const page = readFileSync(run.html, "utf8");
+        expect(page.match(/<div id="[^"]*" class="advlab-figure"/g) ?? [], `${run.name}: figure divs`).to.have.length(figures.length);
+        // nbconvert's template for an output shown as PNG (plotly.js's own source holds data: URLs too).
+        expect(page, `${run.name}: an <img> of a PNG`).to.not.contain('<img src="data:image/png;base64,');
+      }
+    });
+
     it("every number of the reproduction report was recorded by its notebook", () => {
       expect(executed.report.missing).to.deep.equal([]);
     });
@@ -182,7 +206,7 @@ describe("notebooks", () => {
         const bad = join(dir, "02-broken.ipynb");
         writeFileSync(good, notebookJson(["const a: number = 1 + 1;\nconsole.log(a);"]));
         writeFileSync(bad, notebookJson(["console.log('before');", "throw new Error('the broken notebook fails here');", "console.log('never');"]));
-        const runs = await runNotebooks([good, bad], { outDir: join(dir, "out"), resultsDir: join(dir, "results") });
+        const { runs } = await runNotebooks([good, bad], { outDir: join(dir, "out"), resultsDir: join(dir, "results") });
         expect(runs.map((r) => [r.name, r.ok])).to.deep.equal([["01-fine", true], ["02-broken", false]]);
         expect(runs[1].error).to.contain("the broken notebook fails here");
         expect(() => assertAllPassed(runs)).to.throw(/1 notebook\(s\) failed: 02-broken[\s\S]*the broken notebook fails here/);
@@ -205,6 +229,37 @@ describe("notebooks", () => {
         const report = readFileSync(join(dir, "build", "reproduction.md"), "utf8");
         expect(report).to.contain("| 01-fine | ran |").and.to.contain("| 02-broken | FAILED |");
       } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("kernels run with in-kernel PNGs off whatever the caller's environment, and the figure still gains its PNG", async function () {
+      this.timeout(5 * 60 * 1000);
+      const dir = mkdtempSync(join(tmpdir(), "advlab-pngoff-"));
+      const callers = process.env.ADVLAB_FIGURE_PNG;
+      process.env.ADVLAB_FIGURE_PNG = "1";
+      try {
+        const nb = join(dir, "figure.ipynb");
+        writeFileSync(
+          nb,
+          notebookJson([
+            `import { lineFigure, show } from "${join(ROOT, "dist")}";\nconsole.log("in-kernel PNGs: " + (globalThis as any).process.env.ADVLAB_FIGURE_PNG);`,
+            `await show(lineFigure([{ name: "accuracy", x: [1, 2], y: [0.9, 0.93] }]));`,
+          ]),
+        );
+        const { runs, pngs } = await runNotebooks([nb], { outDir: join(dir, "out"), resultsDir: join(dir, "results") });
+        expect(runs[0].ok, runs[0].error).to.equal(true);
+        const outputs = readNotebook(runs[0].ipynb).cells.flatMap((c) => c.outputs ?? []);
+        const printed = outputs.map((o) => [(o as { text?: string | string[] }).text ?? ""].flat().join("")).join("");
+        expect(printed).to.contain("in-kernel PNGs: 0");
+        expect(pngs?.figures).to.equal(1);
+        const figure = outputs.find((o) => o.data?.["application/vnd.plotly.v1+json"] !== undefined);
+        expect(String(figure?.data?.["image/png"] ?? "").slice(0, 8)).to.equal("iVBORw0K");
+        const page = readFileSync(runs[0].html, "utf8");
+        expect(page).to.contain("Plotly.newPlot").and.to.not.contain('<img src="data:image/png;base64,');
+      } finally {
+        if (callers === undefined) delete process.env.ADVLAB_FIGURE_PNG;
+        else process.env.ADVLAB_FIGURE_PNG = callers;
         rmSync(dir, { recursive: true, force: true });
       }
     });

@@ -1,12 +1,13 @@
 /**
  * Executes notebooks/*.ipynb once per mocha process, through the same code as
- * `npm run reproduce` (kernel registration, headless runner, report), into build/. The notebook
+ * `npm run reproduce` (kernel registration, headless runner, PNG pass, report), into build/. The notebook
  * and browser tests share the cached runs, so the notebooks run once per `npm test`.
  */
 import { join } from "node:path";
 import { registerKernel, ROOT } from "../../scripts/kernel";
 import { listNotebooks, NotebookRun, runNotebooks } from "../../scripts/run-notebooks";
 import { buildReport, readResults, Report } from "../../scripts/report";
+import type { PngPass } from "../../scripts/static-pngs";
 
 export const BUILD_DIR = join(ROOT, "build");
 export const NOTEBOOK_OUT_DIR = join(BUILD_DIR, "notebooks");
@@ -21,6 +22,8 @@ export const ALL_NOTEBOOKS_TIMEOUT_MS = 4 * 60 * 60 * 1000;
 
 export interface ExecutedNotebooks {
   runs: NotebookRun[];
+  /** The static PNG pass that followed the execution (null: none ran). */
+  pngs: PngPass | null;
   report: Report;
 }
 
@@ -30,17 +33,18 @@ let cached: Promise<ExecutedNotebooks> | null = null;
 export function executedNotebooks(): Promise<ExecutedNotebooks> {
   cached ??= (async () => {
     registerKernel();
-    const runs = await runNotebooks(listNotebooks(), {
+    const { runs, pngs } = await runNotebooks(listNotebooks(), {
       outDir: NOTEBOOK_OUT_DIR,
       resultsDir: RESULTS_DIR,
       onEvent: (e) => {
         if (e.kind === "end") console.log(`      (${e.name}: ${e.run?.ok ? "ran" : "FAILED"} in ${e.run?.seconds.toFixed(1)} s)`);
+        if (e.kind === "pngs-end") console.log(`      (static PNGs: ${e.pngs.figures} figures in ${e.pngs.seconds.toFixed(1)} s${e.pngs.off ? `, off: ${e.pngs.off}` : ""})`);
       },
     });
     // The report as `npm run reproduce` builds it, less the column computed on the article's
     // network (a minute of work, and reproduce's own); build/reproduction.md is left alone.
-    const report = buildReport(readResults(RESULTS_DIR), runs, null);
-    return { runs, report };
+    const report = buildReport(readResults(RESULTS_DIR), runs, null, pngs);
+    return { runs, pngs, report };
   })();
   return cached;
 }
