@@ -264,6 +264,29 @@ describe("notebooks", () => {
       }
     });
 
+    it("npm run reproduce without a Chromium still succeeds, warning once and saying so in its report", function () {
+      this.timeout(5 * 60 * 1000);
+      const dir = mkdtempSync(join(tmpdir(), "advlab-nochromium-"));
+      try {
+        mkdirSync(join(dir, "notebooks"));
+        writeFileSync(
+          join(dir, "notebooks", "01-figure.ipynb"),
+          notebookJson([`import { lineFigure, show } from "${join(ROOT, "dist")}";\nawait show(lineFigure([{ name: "a", x: [1], y: [1] }]));`]),
+        );
+        const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "reproduce.ts"),
+          "--notebooks", join(dir, "notebooks"), "--out", join(dir, "build"), "--no-build", "--no-reference"],
+          { encoding: "utf8", cwd: ROOT, env: { ...process.env, ADVLAB_CHROMIUM: join(dir, "no-chromium") } });
+        expect(r.status, r.stderr).to.equal(0);
+        expect(r.stderr.match(/static PNGs of figures are off: no Chromium at/g)).to.have.length(1);
+        expect(readFileSync(join(dir, "build", "reproduction.md"), "utf8")).to.contain("| 01-figure | ran |").and.to.contain("one pass (one browser): off (no Chromium at");
+        const figure = readNotebook(join(dir, "build", "notebooks", "01-figure.ipynb")).cells[0].outputs!.find((o) => o.data?.["application/vnd.plotly.v1+json"] !== undefined);
+        expect(figure?.data?.["text/html"]).to.not.equal(undefined);
+        expect(figure?.data?.["image/png"]).to.equal(undefined);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("a type error in a cell fails the notebook too", async function () {
       this.timeout(5 * 60 * 1000);
       const dir = mkdtempSync(join(tmpdir(), "advlab-typeerror-"));
