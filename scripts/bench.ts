@@ -207,6 +207,13 @@ function main(): void {
       console.log(`numpy batched, the same pipeline estimated from this run's anchors: ${est.toFixed(1)} s (${(est / pipeline.totalSeconds).toFixed(1)}x)`);
     }
   }
+  if (np.sgdBatched !== undefined) {
+    // ref_numpy.py times sgd-batched as one epoch from fresh weights, with no warm-up: a slow first
+    // epoch. Our sgd rows are medians of later epochs, so that ratio flatters us; say so beside it.
+    console.log(`note: numpy's sgd-batched anchor is a single cold first epoch; ../shared/DESIGN.md measured 13-17 us/example ` +
+      `for later epochs (30 us cold) and about 90 s for the whole pipeline batched in numpy, so compare the sgd ratio and ` +
+      `the pipeline estimate with that in mind`);
+  }
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; MNIST stored at ${training.images.BYTES_PER_ELEMENT} bytes per pixel (<= 4)`);
 
