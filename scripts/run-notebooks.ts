@@ -34,7 +34,7 @@ export interface RunOptions {
   outDir: string;
   /** ADVLAB_RESULTS_DIR for the kernels (default build/results). */
   resultsDir?: string;
-  /** Per-cell timeout in seconds (default $ADVLAB_CELL_TIMEOUT or 7200: notebook 05 trains for minutes in one cell). */
+  /** Per-cell timeout in seconds (default $ADVLAB_CELL_TIMEOUT or 7200: generous, for slow machines; notebook 05 trains in single cells). */
   cellTimeout?: number;
   /** Draw static PNGs of the figures after execution (default true). */
   pngs?: boolean;
