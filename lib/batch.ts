@@ -77,11 +77,24 @@ function rowArgmax(out: Float32Array, i: number, k: number): number {
  *   evaluateBatch(net, test)  // e.g. 9496 for the article's network
  */
 export function evaluateBatch(net: Network, data: Dataset): number {
-  checkNet(net);
-  const out = feedforwardBatch(net, data.images);
+  const predicted = predictBatch(net, data.images);
   let correct = 0;
-  for (let i = 0; i < data.length; i++) if (rowArgmax(out, i, net.outputSize) === data.labels[i]) correct++;
+  for (let i = 0; i < data.length; i++) if (predicted[i] === data.labels[i]) correct++;
   return correct;
+}
+
+/**
+ * The predicted digit (argmax of the output, first on ties) of each of the n images in `images`
+ * (n x inputSize numbers, back to back), from one `feedforwardBatch`: the batched `predict`.
+ *
+ *   predictBatch(net, test.images)  // Uint8Array of 10,000 digits
+ */
+export function predictBatch(net: Network, images: ArrayLike<number>): Uint8Array {
+  const out = feedforwardBatch(net, images);
+  const k = net.outputSize;
+  const predicted = new Uint8Array(out.length / k);
+  for (let i = 0; i < predicted.length; i++) predicted[i] = rowArgmax(out, i, k);
+  return predicted;
 }
 
 /**

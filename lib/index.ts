@@ -27,7 +27,7 @@ export { show, progress, liveFigure, table, inKernel } from "./notebook";
 export type { Progress, LiveFigure } from "./notebook";
 export { recordResults, resultsDir } from "./results";
 export { augmentDataAsync, augmentDataReference } from "./defenses";
-export { feedforwardBatch, evaluateBatch, adversarialBatch, sneakyAdversarialBatch } from "./batch";
+export { feedforwardBatch, evaluateBatch, predictBatch, adversarialBatch, sneakyAdversarialBatch } from "./batch";
 export type { BatchAttackOptions } from "./batch";
 export { setThreads, getThreads } from "./kernels/pool";
 export { kernelVariant } from "./kernels/wasm";

@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import {
-  augmentData, augmentDataAsync, augmentDataReference, evaluateBatch, loadMnist, Network, sliceDataset,
+  augmentData, augmentDataAsync, augmentDataReference, evaluateBatch, loadMnist, Network, predictBatch, sliceDataset,
   sneakyAdversarial, sneakyAdversarialBatch, EpochReport,
 } from "../dist";
+import { COMMITTED_PATH } from "./support/reference";
 
 /**
  * The fast paths behind the public names: `Network.sgd`, `sgdAsync`, `augmentData`,
@@ -22,6 +23,18 @@ describe("batch (fast training and augmentation)", () => {
     const fastAccuracy = fast.evaluate(test2k) / test2k.length;
     expect(refAccuracy).to.be.above(0.6);
     expect(Math.abs(fastAccuracy - refAccuracy)).to.be.below(0.02);
+  });
+
+  it("predictBatch gives each image the digit net.predict gives it, and evaluateBatch counts the right ones", () => {
+    const net = Network.load(COMMITTED_PATH);
+    const predicted = predictBatch(net, test2k.images);
+    expect(predicted.length).to.equal(2000);
+    let right = 0;
+    for (let i = 0; i < 2000; i++) {
+      expect(predicted[i], `image ${i}`).to.equal(net.predict(test2k.image(i)));
+      if (predicted[i] === test2k.labels[i]) right++;
+    }
+    expect(evaluateBatch(net, test2k)).to.equal(right);
   });
 
   it("sgd reports each epoch with the test accuracy that evaluate finds", () => {
