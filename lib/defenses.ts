@@ -69,6 +69,11 @@ function prepareAugment(net: Network, n: number, data: Dataset, steps: number, o
   return { seed, eta, lam, byDigit };
 }
 
+/** Room for n examples of `size` pixels: images, true labels, goal labels, source indices. */
+function augmentedArrays(n: number, size: number) {
+  return { images: new Float32Array(n * size), labels: new Uint8Array(n), goals: new Uint8Array(n), sources: new Uint32Array(n) };
+}
+
 /**
  * One example's draws: a true digit d, the index j of a random image of d, a fake label f.
  * This order, followed by the start image's pixels, is part of what a seed means; the fast path
@@ -117,10 +122,7 @@ function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, o
   const { seed, eta, lam, byDigit } = prepareAugment(net, n, data, steps, options);
   const size = net.inputSize;
   const rng = createRng(seed);
-  const images = new Float32Array(n * size);
-  const labels = new Uint8Array(n);
-  const goals = new Uint8Array(n);
-  const sources = new Uint32Array(n);
+  const { images, labels, goals, sources } = augmentedArrays(n, size);
   const source: AttackSource = {
     fill(i0, i1, starts, targets, goalRows) {
       for (let i = i0; i < i1; i++) {
@@ -148,10 +150,7 @@ export function augmentDataReference(net: Network, n: number, data: Dataset, ste
   const { seed, eta, lam, byDigit } = prepareAugment(net, n, data, steps, options);
   const size = net.inputSize;
   const rng = createRng(seed);
-  const images = new Float32Array(n * size);
-  const labels = new Uint8Array(n);
-  const goals = new Uint8Array(n);
-  const sources = new Uint32Array(n);
+  const { images, labels, goals, sources } = augmentedArrays(n, size);
   for (let i = 0; i < n; i++) {
     const { d, j, f } = drawExample(rng, byDigit);
     const x = sneakyFrom(net, f, noiseImage(rng, size), data.image(j), steps, eta, lam);
