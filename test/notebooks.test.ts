@@ -31,6 +31,13 @@ function notebookJson(cells: string[]): string {
   });
 }
 
+/** Runs `npm run reproduce`'s script (no build, no reference column) on DIR/notebooks into DIR/build. */
+function reproduceIn(dir: string, env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "reproduce.ts"),
+    "--notebooks", join(dir, "notebooks"), "--out", join(dir, "build"), "--no-build", "--no-reference"],
+    { encoding: "utf8", cwd: ROOT, env: { ...process.env, ...env } });
+}
+
 describe("notebooks", () => {
   const sources = listNotebooks();
 
@@ -222,8 +229,7 @@ describe("notebooks", () => {
         mkdirSync(join(dir, "notebooks"));
         writeFileSync(join(dir, "notebooks", "01-fine.ipynb"), notebookJson(["console.log('fine');"]));
         writeFileSync(join(dir, "notebooks", "02-broken.ipynb"), notebookJson(["throw new Error('reproduce sees this');"]));
-        const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "reproduce.ts"),
-          "--notebooks", join(dir, "notebooks"), "--out", join(dir, "build"), "--no-build", "--no-reference"], { encoding: "utf8", cwd: ROOT });
+        const r = reproduceIn(dir);
         expect(r.status).to.equal(1);
         expect(r.stderr).to.match(/1 notebook\(s\) failed: 02-broken[\s\S]*reproduce sees this/);
         const report = readFileSync(join(dir, "build", "reproduction.md"), "utf8");
@@ -273,9 +279,7 @@ describe("notebooks", () => {
           join(dir, "notebooks", "01-figure.ipynb"),
           notebookJson([`import { lineFigure, show } from "${join(ROOT, "dist")}";\nawait show(lineFigure([{ name: "a", x: [1], y: [1] }]));`]),
         );
-        const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "reproduce.ts"),
-          "--notebooks", join(dir, "notebooks"), "--out", join(dir, "build"), "--no-build", "--no-reference"],
-          { encoding: "utf8", cwd: ROOT, env: { ...process.env, ADVLAB_CHROMIUM: join(dir, "no-chromium") } });
+        const r = reproduceIn(dir, { ADVLAB_CHROMIUM: join(dir, "no-chromium") });
         expect(r.status, r.stderr).to.equal(0);
         expect(r.stderr.match(/static PNGs of figures are off: no Chromium at/g)).to.have.length(1);
         expect(readFileSync(join(dir, "build", "reproduction.md"), "utf8")).to.contain("| 01-figure | ran |").and.to.contain("one pass (one browser): off (no Chromium at");
