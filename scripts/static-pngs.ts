@@ -1,6 +1,6 @@
 /**
  * Static PNGs for executed notebooks, drawn in one pass after they have run (one Chromium for
- * all of them, see lib/static-png) rather than inside every kernel. Each display_data or
+ * all of them, see lib/notebook/static-png) rather than inside every kernel. Each display_data or
  * execute_result output that holds Plotly JSON (`application/vnd.plotly.v1+json`) and no
  * `image/png` gains one, drawn from that JSON; the .ipynb is rewritten atomically. Outputs
  * updated in place while the notebook ran (live figures) hold their final state, which is what

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { digitFigure, inKernel, progress, show, table } from "../dist";
-import { figureBundle, figureHtml, plotlyLoaderHtml, progressBundle, progressSummary, scriptJson, tableBundle } from "../dist/notebook-html";
+import { figureBundle, figureHtml, plotlyLoaderHtml, progressBundle, progressSummary, scriptJson, tableBundle } from "../dist/notebook/notebook-html";
 
 const x = Float64Array.from({ length: 784 }, (_, i) => (i % 28) / 27);
 

@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { writeFileAtomic } from "../../lib/files";
+import { writeFileAtomic } from "../../lib/util/files";
 
 const here = __dirname;
 const outDir = resolve(here, "..", "..", "notebooks");

@@ -1,7 +1,7 @@
-import { Network } from "./network";
-import { oneHot } from "./dataset";
-import { createRng, DEFAULT_SEED, Rng } from "./random";
-import { checkCount, checkFinite, checkLabel, checkSeed, checkVector } from "./validate";
+import { Network } from "../model/network";
+import { oneHot } from "../data/dataset";
+import { createRng, DEFAULT_SEED, Rng } from "../util/random";
+import { checkCount, checkFinite, checkLabel, checkSeed, checkVector } from "../util/validate";
 
 /**
  * The article's attacks: gradient descent on the input image with the weights frozen.

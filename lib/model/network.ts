@@ -1,12 +1,12 @@
-import { Dataset } from "./dataset";
+import { Dataset } from "../data/dataset";
 import { addOuter, denseBackward, denseForward } from "./layer";
-import { createRng, DEFAULT_SEED } from "./random";
-import { checkCount, checkFinite, checkSeed, checkVector } from "./validate";
+import { createRng, DEFAULT_SEED } from "../util/random";
+import { checkCount, checkFinite, checkSeed, checkVector } from "../util/validate";
 import { NetworkJson, parseNetworkJson } from "./network-json";
-import { readJsonFile, writeFileAtomic } from "./files";
-import { argmax } from "./criteria";
-import { sgdFast } from "./train-fast";
-import { runAsync, runSync } from "./kernels/drive";
+import { readJsonFile, writeFileAtomic } from "../util/files";
+import { argmax } from "../attacks/criteria";
+import { sgdFast } from "../kernels/train-fast";
+import { runAsync, runSync } from "../kernels/drive";
 
 /** What `sgd` reports after each epoch. */
 export interface EpochReport {

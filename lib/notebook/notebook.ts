@@ -10,7 +10,7 @@ import { sep } from "node:path";
 import type { Figure } from "./plots";
 import { Bundle, figureBundle, plotlyLoaderHtml, plotlySource, progressBundle, progressSummary, tableBundle } from "./notebook-html";
 import { figurePng, pngWanted } from "./static-png";
-import { checkCount } from "./validate";
+import { checkCount } from "../util/validate";
 
 type WriteDisplayData = (data: { data: Bundle; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) => void;
 

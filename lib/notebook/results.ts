@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { writeFileAtomic } from "./files";
+import { writeFileAtomic } from "../util/files";
 
 /** Everything recorded so far in this process, per notebook name. */
 const records = new Map<string, Record<string, unknown>>();
@@ -13,8 +13,8 @@ const records = new Map<string, Record<string, unknown>>();
 /** The folder results go to: $ADVLAB_RESULTS_DIR, or build/results under the project root. */
 export function resultsDir(): string {
   const fromEnv = process.env.ADVLAB_RESULTS_DIR;
-  // Compiled, this file is dist/results.js, so the project root is one folder up.
-  return fromEnv !== undefined && fromEnv !== "" ? resolve(fromEnv) : resolve(__dirname, "..", "build", "results");
+  // Compiled, this file is dist/notebook/results.js, so the project root is two folders up.
+  return fromEnv !== undefined && fromEnv !== "" ? resolve(fromEnv) : resolve(__dirname, "..", "..", "build", "results");
 }
 
 /**

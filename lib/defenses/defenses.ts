@@ -1,10 +1,10 @@
-import { Network } from "./network";
-import { Dataset, makeDataset } from "./dataset";
-import { noiseImage, sneakyFrom, START_MEAN, START_SD } from "./attacks";
-import { attackChunks, AttackSource } from "./batch";
-import { runAsync, runSync, Work } from "./kernels/drive";
-import { createRng, DEFAULT_SEED, Rng } from "./random";
-import { checkCount, checkFinite, checkSeed } from "./validate";
+import { Network } from "../model/network";
+import { Dataset, makeDataset } from "../data/dataset";
+import { noiseImage, sneakyFrom, START_MEAN, START_SD } from "../attacks/article";
+import { attackChunks, AttackSource } from "../kernels/batch";
+import { runAsync, runSync, Work } from "../kernels/drive";
+import { createRng, DEFAULT_SEED, Rng } from "../util/random";
+import { checkCount, checkFinite, checkSeed } from "../util/validate";
 
 /**
  * Defence 1 (article §4): every pixel above `threshold` becomes 1, every other 0, which wipes

@@ -1,11 +1,11 @@
-import { Network } from "./network";
-import { Dataset } from "./dataset";
-import { START_MEAN, START_SD } from "./attacks";
-import { createRng, DEFAULT_SEED } from "./random";
-import { checkCount, checkFinite, checkLabel, checkSeed } from "./validate";
-import { kernelEngine } from "./kernels/pool";
-import { feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./kernels/net";
-import { runSync, WAIT, Work } from "./kernels/drive";
+import { Network } from "../model/network";
+import { Dataset } from "../data/dataset";
+import { START_MEAN, START_SD } from "../attacks/article";
+import { createRng, DEFAULT_SEED } from "../util/random";
+import { checkCount, checkFinite, checkLabel, checkSeed } from "../util/validate";
+import { kernelEngine } from "./pool";
+import { feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./net";
+import { runSync, WAIT, Work } from "./drive";
 
 /**
  * Batched, float32 versions of the network's forward pass and of the article's attacks, run

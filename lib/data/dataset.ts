@@ -1,4 +1,4 @@
-import { checkLabel } from "./validate";
+import { checkLabel } from "../util/validate";
 
 /**
  * A labelled set of images. `images` holds `length` images of `imageSize` pixels each,

@@ -1,10 +1,10 @@
-import type { EpochReport, Network, SgdOptions } from "./network";
-import { Dataset } from "./dataset";
-import { createRng, DEFAULT_SEED } from "./random";
-import { kernelEngine } from "./kernels/pool";
-import { WAIT, Work } from "./kernels/drive";
-import { Arena } from "./kernels/arena";
-import { downloadNetwork, feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./kernels/net";
+import type { EpochReport, Network, SgdOptions } from "../model/network";
+import { Dataset } from "../data/dataset";
+import { createRng, DEFAULT_SEED } from "../util/random";
+import { kernelEngine } from "./pool";
+import { WAIT, Work } from "./drive";
+import { Arena } from "./arena";
+import { downloadNetwork, feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./net";
 
 /**
  * How many times a thread checks a barrier before it sleeps. Two barriers per mini-batch:

@@ -7,8 +7,8 @@
  * Outputs are the 10 activations of the last layer, one per digit 0..9.
  * Typed arrays are copied into plain arrays: a Float64Array would not survive JSON.stringify.
  */
-import { argmax } from "./criteria";
-import { checkLabel, checkVector } from "./validate";
+import { argmax } from "../attacks/criteria";
+import { checkLabel, checkVector } from "../util/validate";
 
 /** A Plotly figure: what `Plotly.newPlot(div, data, layout, config)` takes. */
 export interface Figure {

@@ -1,7 +1,7 @@
 import { mean } from "d3-array";
-import { Network } from "./network";
-import { Dataset } from "./dataset";
-import { argmax } from "./criteria";
+import { Network } from "../model/network";
+import { Dataset } from "../data/dataset";
+import { argmax } from "../attacks/criteria";
 
 /** The share of `data` the network classifies right, in [0, 1]. */
 export function accuracy(net: Network, data: Dataset): number {
