@@ -43,3 +43,7 @@ export { figurePng, closeFigurePng, pngOffReason } from "./notebook/static-png";
 // The float32 kernels register as the "wasm" backend; the engine starts on first use.
 import { registerBackend as register } from "./model/backends";
 register("wasm", () => (require("./kernels/legacy-backend") as typeof import("./kernels/legacy-backend")).legacyWasmBackend);
+
+// Minimal-norm and score-based attacks: DeepFool, Carlini-Wagner L2, JSMA, Square.
+export { deepfool } from "./attacks/deepfool";
+export type { DeepFoolOptions } from "./attacks/deepfool";
