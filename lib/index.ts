@@ -47,3 +47,5 @@ register("wasm", () => (require("./kernels/legacy-backend") as typeof import("./
 // Minimal-norm and score-based attacks: DeepFool, Carlini-Wagner L2, JSMA, Square.
 export { deepfool } from "./attacks/deepfool";
 export type { DeepFoolOptions } from "./attacks/deepfool";
+export { carliniWagnerL2 } from "./attacks/carlini-wagner";
+export type { CarliniWagnerOptions } from "./attacks/carlini-wagner";
