@@ -49,3 +49,5 @@ export { deepfool } from "./attacks/deepfool";
 export type { DeepFoolOptions } from "./attacks/deepfool";
 export { carliniWagnerL2 } from "./attacks/carlini-wagner";
 export type { CarliniWagnerOptions } from "./attacks/carlini-wagner";
+export { jsma } from "./attacks/jsma";
+export type { JsmaOptions } from "./attacks/jsma";
