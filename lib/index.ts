@@ -51,3 +51,5 @@ export { carliniWagnerL2 } from "./attacks/carlini-wagner";
 export type { CarliniWagnerOptions } from "./attacks/carlini-wagner";
 export { jsma } from "./attacks/jsma";
 export type { JsmaOptions } from "./attacks/jsma";
+export { squareAttack, squareShare } from "./attacks/square";
+export type { SquareOptions } from "./attacks/square";
