@@ -60,7 +60,6 @@ describe("jsma", () => {
         if (a > 0 && b < 0 && -a * b > best) { best = -a * b; pair = [p, q]; }
       }
     }
-
     const r = jsma(softmax, x, t, { gamma: 3 / 784 }); // floor(3 / 2): one pair only
     const changed = Array.from(r.images.keys()).filter((p) => r.images[p] !== x[p]);
     expect(changed).to.deep.equal(pair);
