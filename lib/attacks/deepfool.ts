@@ -26,6 +26,44 @@ export interface DeepFoolOptions {
 const OPTIONS = ["norm", "steps", "overshoot", "candidates", "space"] as const;
 
 /**
+ * Where the two variants differ (Foolbox 3's get_distances / get_perturbations): the dual norm
+ * ||w||_* that turns a logit gap |f| into a distance |f| / ||w||_*, and the step of length
+ * `distance` (in the attack's norm) along the normal w of the closest boundary.
+ */
+interface DeepFoolNorm {
+  /** ||w||_* of w[o .. o + d]. */
+  dual(w: Float64Array, o: number, d: number): number;
+  /** Adds the step r[p] to out[oo + p], for w[o + p], p < d. */
+  addStep(distance: number, w: Float64Array, o: number, d: number, out: Float64Array, oo: number): void;
+}
+
+const NORMS: Record<"l2" | "linf", DeepFoolNorm> = {
+  /** ||w||_2; r = distance * w / ||w||_2. */
+  l2: {
+    dual(w, o, d) {
+      let s = 0;
+      for (let p = o; p < o + d; p++) s += w[p] * w[p];
+      return Math.sqrt(s);
+    },
+    addStep(distance, w, o, d, out, oo) {
+      const scale = distance / (this.dual(w, o, d) + 1e-8);
+      for (let p = 0; p < d; p++) out[oo + p] += scale * w[o + p];
+    },
+  },
+  /** ||w||_1; r = distance * sign(w). */
+  linf: {
+    dual(w, o, d) {
+      let s = 0;
+      for (let p = o; p < o + d; p++) s += Math.abs(w[p]);
+      return s;
+    },
+    addStep(distance, w, o, d, out, oo) {
+      for (let p = 0; p < d; p++) out[oo + p] += distance * Math.sign(w[o + p]);
+    },
+  },
+};
+
+/**
  * DeepFool (Moosavi-Dezfooli, Fawzi and Frossard, CVPR 2016): a minimal-norm, untargeted attack
  * that walks to the nearest boundary of the model linearised at the current image.
  *
@@ -59,7 +97,7 @@ const OPTIONS = ["norm", "steps", "overshoot", "candidates", "space"] as const;
 export function deepfool(classifier: Classifier, images: ArrayLike<number>, labels: ArrayLike<number>, options: DeepFoolOptions = {}): AttackResult {
   checkOptionNames(options, OPTIONS, "deepfool");
   const { n, labels: ys } = checkAttackInputs(classifier, images, labels);
-  const norm = checkChoice(options.norm ?? "l2", "norm", ["l2", "linf"] as const);
+  const norm = NORMS[checkChoice(options.norm ?? "l2", "norm", ["l2", "linf"] as const)];
   const steps = checkIntegerOption(options.steps ?? 50, "steps", 0);
   const overshoot = checkNumberOption(options.overshoot ?? 0.02, "overshoot", 0, Infinity);
   const model = logitView(classifier, checkChoice(options.space ?? "logits", "space", SCORE_SPACES));
@@ -105,10 +143,7 @@ export function deepfool(classifier: Classifier, images: ArrayLike<number>, labe
       const w = difference(kA);
       for (let i = 0; i < m; i++) {
         const f = outA[i * K + kA[i]] - outA[i * K + yA[i]];
-        let size = 0;
-        for (let p = i * d; p < (i + 1) * d; p++) size += norm === "l2" ? w[p] * w[p] : Math.abs(w[p]);
-        if (norm === "l2") size = Math.sqrt(size);
-        const distance = Math.abs(f) / (size + 1e-8);
+        const distance = Math.abs(f) / (norm.dual(w, i * d, d) + 1e-8);
         if (distance < bestDistance[i]) {
           bestDistance[i] = distance;
           bestW.set(w.subarray(i * d, (i + 1) * d), i * d);
@@ -119,19 +154,8 @@ export function deepfool(classifier: Classifier, images: ArrayLike<number>, labe
     // r = the step onto that boundary (1e-4 further, for numerical stability, as Foolbox 3).
     for (let i = 0; i < m; i++) {
       const img = active[i];
-      const distance = bestDistance[i] + 1e-4;
-      let scale = distance;
-      if (norm === "l2") {
-        let s = 0;
-        for (let p = i * d; p < (i + 1) * d; p++) s += bestW[p] * bestW[p];
-        scale = distance / (Math.sqrt(s) + 1e-8);
-      }
-      for (let p = 0; p < d; p++) {
-        const wp = bestW[i * d + p];
-        const q = img * d + p;
-        rTotal[q] += norm === "l2" ? scale * wp : scale * Math.sign(wp);
-        x[q] = Math.min(1, Math.max(0, x0[q] + (1 + overshoot) * rTotal[q]));
-      }
+      norm.addStep(bestDistance[i] + 1e-4, bestW, i * d, d, rTotal, img * d);
+      for (let q = img * d; q < (img + 1) * d; q++) x[q] = Math.min(1, Math.max(0, x0[q] + (1 + overshoot) * rTotal[q]));
       used[img]++;
     }
   }
