@@ -53,3 +53,4 @@ export { jsma } from "./attacks/jsma";
 export type { JsmaOptions } from "./attacks/jsma";
 export { squareAttack, squareShare } from "./attacks/square";
 export type { SquareOptions } from "./attacks/square";
+export type { ScoreSpace } from "./attacks/support";
