@@ -1,0 +1,81 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { executedNotebooks, ExecutedNotebooks, ALL_NOTEBOOKS_TIMEOUT_MS, RESULTS_DIR } from "./support/notebooks";
+
+const NAME = "10-transfer-and-black-box";
+interface Results {
+  images: number;
+  networks: string[];
+  cleanAccuracy: number[];
+  transferMatrix: number[][];
+  noiseRates: number[];
+  transferByGroup: Record<string, number>;
+  epsSweep: { eps: number[]; source: string; transfer: number[][]; noise: number[][] };
+  kappaSweep: { kappa: number[]; transfer: number[][] };
+  papernot: { rounds: { queries: number; agreement: number; transfer03: number; noise03: number }[] };
+}
+const results = () => JSON.parse(readFileSync(join(RESULTS_DIR, `${NAME}.json`), "utf8")) as Results;
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+
+// Issue 8 gives no numpy values for this notebook; the bands below are set from what the
+// notebook measured (written beside each), widened to allow for another machine's float32
+// rounding and for the networks it trains.
+describe("notebook 10: transfer and black-box attacks", function () {
+  let executed: ExecutedNotebooks;
+  before(async function () {
+    this.timeout(ALL_NOTEBOOKS_TIMEOUT_MS);
+    executed = await executedNotebooks();
+  });
+
+  it("executes without error", () => {
+    const run = executed.runs.find((r) => r.name === NAME);
+    expect(run, `${NAME} was not run`).to.not.equal(undefined);
+    expect(run!.ok, run!.error).to.equal(true);
+  });
+
+  it("six networks, each at least 90 % accurate on the 1,000 attacked test images (measured: MEASURED_CLEAN)", () => {
+    const r = results();
+    expect(r.images).to.equal(1000);
+    expect(r.networks).to.have.length(6);
+    for (const a of r.cleanAccuracy) expect(a).to.be.at.least(0.9);
+  });
+
+  it("white-box PGD at eps 0.15 fools at least 90 % of every network (the diagonal; measured: MEASURED_DIAG)", () => {
+    const m = results().transferMatrix;
+    m.forEach((row, k) => expect(row[k]).to.be.at.least(0.9));
+  });
+
+  it("every off-diagonal transfer rate is above the target's random-noise rate, and their mean at least 20 points above (measured: MEASURED_OFF)", () => {
+    const r = results();
+    const off: number[] = [];
+    r.transferMatrix.forEach((row, s) => row.forEach((v, t) => {
+      if (s === t) return;
+      expect(v, `${r.networks[s]} -> ${r.networks[t]}`).to.be.above(r.noiseRates[t]);
+      off.push(v);
+    }));
+    expect(mean(off)).to.be.at.least(mean(r.noiseRates) + 0.2);
+  });
+
+  it("transfer grows with eps: at eps 0.3 the mean over targets is at least 20 points above eps 0.05 (measured: MEASURED_EPS)", () => {
+    const { epsSweep, networks } = results();
+    const source = networks.indexOf(epsSweep.source);
+    const meanAt = (k: number) => mean(epsSweep.transfer[k].filter((_, t) => t !== source));
+    expect(meanAt(epsSweep.eps.length - 1)).to.be.at.least(meanAt(0) + 0.2);
+  });
+
+  it("transfer grows with kappa: the largest kappa transfers at least 10 points better than kappa 0 (measured: MEASURED_KAPPA)", () => {
+    const { kappaSweep, epsSweep, networks } = results();
+    const source = networks.indexOf(epsSweep.source);
+    const meanAt = (k: number) => mean(kappaSweep.transfer[k].filter((_, t) => t !== source));
+    expect(meanAt(kappaSweep.kappa.length - 1)).to.be.at.least(meanAt(0) + 0.1);
+  });
+
+  it("the label-only substitute's examples fool the black box far more than noise after 4,800 queries (measured: MEASURED_PAPERNOT)", () => {
+    const rounds = results().papernot.rounds;
+    const last = rounds[rounds.length - 1];
+    expect(last.queries).to.equal(4800);
+    expect(last.transfer03).to.be.at.least(last.noise03 + 0.3);
+    expect(last.agreement).to.be.at.least(0.7);
+  });
+});
