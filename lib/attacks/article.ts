@@ -43,7 +43,7 @@ export function descend(
 ): Float64Array {
   const L = net.sizes.length - 1;
   for (let step = 0; step < steps; step++) {
-    const as = net.activations(x);
+    const as = net.activationsOf(x);
     const grad = net.backpropInto(as, goal, null, null, true)!;
     if (onStep) onStep(step, halfSquaredError(as[L], goal) + (prior ? prior.cost(x) : 0));
     if (prior) prior.addGradient(x, grad);

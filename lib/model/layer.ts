@@ -1,44 +1,41 @@
+import { Activation, ACTIVATIONS } from "./activations";
+
 /**
- * One dense sigmoid layer, its forward rule beside its backward rule.
+ * One dense layer, its forward rule beside its backward rule (float64: the readable reference
+ * the kernels are held to).
  *
- * Shapes: W is `rows x cols`, row-major (row = unit fed, col = unit feeding), so layer l maps
- * an input of `cols` numbers to `rows` numbers: z = W a + b, a' = sigmoid(z).
+ * Shapes: W is `rows x cols`, row-major (row = unit fed, col = unit feeding), so the layer maps
+ * an input of `cols` numbers to `rows` numbers: z = W a + b, a' = f(z).
  */
 
-/** sigmoid(z) = 1 / (1 + e^-z), in (0, 1). */
-export function sigmoid(z: number): number {
-  return 1 / (1 + Math.exp(-z));
-}
-
-/** sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)). */
-export function sigmoidPrime(z: number): number {
-  const s = sigmoid(z);
-  return s * (1 - s);
-}
-
-/** Forward: aOut = sigmoid(W a + b). a: cols numbers; b, aOut: rows numbers. */
+/** Forward: aOut = f(W a + b). a: cols numbers; b, aOut: rows numbers. f defaults to sigmoid. */
 export function denseForward(
   W: Float64Array, b: Float64Array, a: ArrayLike<number>, rows: number, cols: number, aOut: Float64Array,
+  f: Activation = ACTIVATIONS.sigmoid,
 ): void {
   for (let r = 0; r < rows; r++) {
     let z = b[r];
     const base = r * cols;
     for (let c = 0; c < cols; c++) z += W[base + c] * a[c];
-    aOut[r] = sigmoid(z);
+    aOut[r] = f.forward(z);
   }
 }
 
 /**
- * Backward: given aOut = sigmoid(z) from the forward pass and gradOut = dC/daOut (rows),
- * writes delta = dC/dz = gradOut * sigmoid'(z) (rows) and, when gradIn is given,
- * dC/da = W^T delta (cols). dC/db is delta; dC/dW is the outer product delta a^T (`addOuter`).
- * sigmoid'(z) is taken as aOut (1 - aOut), which is the same number without a second exp.
+ * Backward: given aOut = f(z) from the forward pass and gradOut = dC/daOut (rows), writes
+ * delta = dC/dz = gradOut * f'(z) (rows) and, when gradIn is given, dC/da = W^T delta (cols).
+ * dC/db is delta; dC/dW is the outer product delta a^T (`addOuter`). For sigmoid, f'(z) is
+ * taken as aOut (1 - aOut), the same number without a second exp.
  */
 export function denseBackward(
   W: Float64Array, aOut: Float64Array, gradOut: ArrayLike<number>, rows: number, cols: number,
-  delta: Float64Array, gradIn: Float64Array | null,
+  delta: Float64Array, gradIn: Float64Array | null, f: Activation = ACTIVATIONS.sigmoid,
 ): void {
-  for (let r = 0; r < rows; r++) delta[r] = gradOut[r] * aOut[r] * (1 - aOut[r]);
+  if (f.name === "sigmoid") {
+    for (let r = 0; r < rows; r++) delta[r] = gradOut[r] * aOut[r] * (1 - aOut[r]);
+  } else {
+    for (let r = 0; r < rows; r++) delta[r] = gradOut[r] * f.derivative(aOut[r]);
+  }
   if (gradIn === null) return;
   gradIn.fill(0, 0, cols);
   for (let r = 0; r < rows; r++) {
