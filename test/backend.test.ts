@@ -106,7 +106,7 @@ const CASES: Case[] = [
 ];
 
 function program(c: Case, n: number, loss: LossSpec, step: StepRule, ball: Ball, clip: boolean, seed: number, extra: Partial<DescentProgram> = {}): DescentProgram {
-  const d = c.sizes[0], classes = c.sizes[c.sizes.length - 1];
+  const classes = c.sizes[c.sizes.length - 1];
   const origins = c.images(n, seed);
   // Starts: the clean images moved a little (inside every ball used here), so balls and clips bite.
   const rng = createRng(seed + 1);
