@@ -3,6 +3,9 @@ import { createRng, getThreads, loadMnist, setThreads } from "../dist";
 import { wasmBackend, requestInterrupt, KernelInterrupted } from "../dist/kernels/backend";
 import { referenceBackend } from "../dist/model/reference-backend";
 import { runAsync, runSync } from "../dist/util/work";
+import { CANCEL_FLAG } from "../dist/kernels/layout";
+import { WASM_PATHS } from "../dist/kernels/wasm";
+import { readFileSync } from "node:fs";
 import type {
   ActivationName, Ball, DenseModel, DescentProgram, LossSpec, StepRule, TrainingAdversary, TrainProgram,
 } from "../dist/model/backend";
@@ -349,7 +352,42 @@ describe("wasmBackend gives the same bits with 1 and 2 threads", () => {
   });
 });
 
+/** [start, end) of every active data segment of a wasm module (its static data in memory). */
+function dataSegments(bytes: Uint8Array): [number, number][] {
+  let at = 8;
+  const leb = () => { let v = 0, shift = 0, b = 0; do { b = bytes[at++]; v += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80); return v; };
+  const out: [number, number][] = [];
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id === 11) {
+      for (let k = leb(); k > 0; k--) {
+        const flags = leb();
+        expect(flags, "an active segment at an i32.const offset").to.equal(0);
+        expect(bytes[at++]).to.equal(0x41); // i32.const
+        const offset = leb();
+        expect(bytes[at++]).to.equal(0x0b); // end
+        const length = leb();
+        out.push([offset, offset + length]);
+        at += length;
+      }
+    }
+    at = end;
+  }
+  return out;
+}
+
 describe("wasmBackend checks and interrupts", () => {
+  it("the cancel word lies below the arena and above the static data of both kernel builds", () => {
+    expect(CANCEL_FLAG + 4).to.be.at.most(65536);
+    for (const path of Object.values(WASM_PATHS)) {
+      const segments = dataSegments(readFileSync(path));
+      expect(segments.length).to.be.above(0);
+      for (const [, end] of segments) expect(end, path).to.be.at.most(CANCEL_FLAG);
+    }
+  });
+
   it("refuses weights or biases that are not finite as float32, naming the layer and index", () => {
     const model = randomModel([13, 7, 5], ["relu", "identity"], 1);
     (model.weights[1] as Float64Array)[8] = 1e39;
