@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRng, loadMnist, makeDataset, Network, oneHot, sliceDataset } from "../dist";
+import { createRng, loadMnist, lossSpec, makeDataset, Network, oneHot, sliceDataset } from "../dist";
 import { COMMITTED_PATH, referenceNetwork } from "./support/reference";
 
 /** C(x) = 1/2 ||feedforward(x) - y||^2, the cost every gradient here differentiates. */
@@ -214,6 +214,83 @@ describe("Network", () => {
       writeFileSync(path, "{ not json");
       expect(() => Network.load(path)).to.throw(/broken\.json: not valid JSON/);
       expect(readFileSync(path, "utf8")).to.equal("{ not json");
+    });
+
+    it("a format-1 file (the article's: sizes, weights, biases only) loads as sigmoid layers with the quadratic cost", () => {
+      const json = new Network([3, 2, 2], { seed: 1 }).toJSON();
+      const { format: _f, activations: _a, loss: _l, ...formatOne } = json;
+      const net = Network.fromJSON(formatOne);
+      expect(net.activations).to.deep.equal(["sigmoid", "sigmoid"]);
+      expect(net.loss).to.equal("quadratic");
+    });
+
+    it("format 2 keeps activations and loss through save and load", () => {
+      const net = new Network([5, 4, 3], { seed: 2, activation: "relu", output: "identity", loss: "softmax-cross-entropy", init: "he" });
+      const path = join(dir, "relu.json");
+      net.save(path);
+      const back = Network.load(path);
+      expect(back.toJSON()).to.deep.equal(net.toJSON());
+      expect(back.activations).to.deep.equal(["relu", "identity"]);
+      expect(back.loss).to.equal("softmax-cross-entropy");
+      expect(JSON.parse(readFileSync(path, "utf8")).format).to.equal(2);
+    });
+
+    it("fromJSON names an unknown activation, loss or format", () => {
+      const json = new Network([3, 2, 2]).toJSON();
+      expect(() => Network.fromJSON({ ...json, activations: ["sigmoid", "tanh"] })).to.throw(/activations\[1\] must be one of sigmoid, relu, identity, got "tanh"/);
+      expect(() => Network.fromJSON({ ...json, loss: "hinge" })).to.throw(/loss must be one of quadratic, softmax-cross-entropy, got "hinge"/);
+      expect(() => Network.fromJSON({ ...json, format: 3 })).to.throw(/format must be 1 or 2, got 3/);
+    });
+
+    it("save refuses a network with a NaN weight and leaves the good file on disk untouched", () => {
+      const path = join(dir, "good.json");
+      const net = new Network([3, 2], { seed: 1 });
+      net.save(path);
+      const before = readFileSync(path, "utf8");
+      net.weights[0][4] = NaN;
+      expect(() => net.save(path)).to.throw(/weights\[0\]\[4\] is NaN; a network with non-finite weights could not be loaded again, so nothing was written/);
+      expect(readFileSync(path, "utf8")).to.equal(before);
+    });
+  });
+
+  describe("layers, losses and initialisation", () => {
+    it("ReLU hidden layers with identity outputs give logits: negative outputs occur and hidden units are never negative", () => {
+      const net = new Network([4, 6, 3], { seed: 3, activation: "relu", output: "identity" });
+      const as = net.activationsOf([0.2, 0.9, 0.1, 0.5]);
+      expect(Array.from(as[1]).every((a) => a >= 0)).to.equal(true);
+      const outs = [0, 1, 2, 3].map((k) => net.feedforward([k / 3, 1 - k / 3, 0.5, 0.1]));
+      expect(outs.some((o) => Array.from(o).some((v) => v < 0))).to.equal(true);
+    });
+
+    it("He initialisation draws weights with variance 2 / fan-in and zero biases", () => {
+      const net = new Network([400, 300, 10], { seed: 4, init: "he" });
+      const w = net.weights[0];
+      const variance = w.reduce((s, v) => s + v * v, 0) / w.length;
+      expect(variance).to.be.closeTo(2 / 400, 0.0002);
+      expect(Array.from(net.biases[0]).every((b) => b === 0)).to.equal(true);
+    });
+
+    it("refuses unknown activation, output, loss and init names, naming the option and the value", () => {
+      expect(() => new Network([3, 2], { activation: "tanh" as never })).to.throw(/activation must be one of "sigmoid", "relu", "identity", got "tanh"/);
+      expect(() => new Network([3, 2], { output: "softmax" as never })).to.throw(/output must be one of .* got "softmax"/);
+      expect(() => new Network([3, 2], { loss: "margin" as never })).to.throw(/loss must be "quadratic" or "softmax-cross-entropy", got "margin"/);
+      expect(() => new Network([3, 2], { init: "xavier" as never })).to.throw(/init must be "normal" or "he", got "xavier"/);
+    });
+
+    it("forward and lossGradient refuse labels outside the classes and a NaN pixel, naming them", () => {
+      const net = new Network([3, 2]);
+      expect(() => net.lossGradient([0.1, 0.2, 0.3], Uint8Array.of(2), lossSpec("quadratic"))).to.throw(/labels\[0\] must be a whole number from 0 to 1, got 2/);
+      expect(() => net.forward([0.1, NaN, 0.3])).to.throw(/images\[1\] \(image 0, pixel 1\) must be a finite number, got NaN/);
+      expect(() => net.forward([0.1, 0.3])).to.throw(/images has 2 numbers, not a whole number of 3-pixel images/);
+    });
+
+    it("sgd trains a ReLU network with softmax cross-entropy to well above chance on 2,000 digits", () => {
+      const { training } = loadMnist();
+      const net = new Network([784, 30, 10], { seed: 1, activation: "relu", output: "identity", loss: "softmax-cross-entropy", init: "he" });
+      const data = sliceDataset(training, 0, 2000);
+      const reports: number[] = [];
+      net.sgd(data, 3, 20, 0.1, { seed: 1, testData: sliceDataset(training, 2000, 2500), onEpoch: (r) => reports.push(r.accuracy!) });
+      expect(reports[2]).to.be.above(0.75);
     });
   });
 });

@@ -2,6 +2,7 @@ import { Network } from "../model/network";
 import { oneHot } from "../data/dataset";
 import { createRng, DEFAULT_SEED, Rng } from "../util/random";
 import { checkCount, checkFinite, checkLabel, checkSeed, checkVector } from "../util/validate";
+import { drawStarts, START_MEAN, START_SD } from "./start";
 
 /**
  * The article's attacks: gradient descent on the input image with the weights frozen.
@@ -22,14 +23,12 @@ export interface Prior {
   addGradient(x: Float64Array, grad: Float64Array): void;
 }
 
-/** Mean and standard deviation of the random starting image: N(0.5, 0.3) per pixel, unclipped. */
-export const START_MEAN = 0.5;
-export const START_SD = 0.3;
+export { START_MEAN, START_SD };
 
 /** A starting image of `size` pixels drawn from N(0.5, 0.3), as the article's attacks begin. */
 export function noiseImage(rng: Rng, size: number): Float64Array {
   const x = new Float64Array(size);
-  for (let i = 0; i < size; i++) x[i] = rng.normal(START_MEAN, START_SD);
+  drawStarts("noise", rng, x, x, size);
   return x;
 }
 

@@ -63,8 +63,8 @@ export type Ball = "none" | "linf" | "l2";
  * the criterion (untargeted: argmax != label; targeted: argmax == label).
  */
 export interface DescentProgram {
-  /** n x d starting images. */
-  starts: Float32Array;
+  /** n x d starting images (float64, so the reference starts exactly where the article's attacks do). */
+  starts: Float32Array | Float64Array;
   /** n labels: the true label (untargeted) or the target (targeted), each < classes. */
   labels: Uint8Array;
   loss: LossSpec;
