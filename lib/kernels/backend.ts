@@ -217,7 +217,6 @@ function* descend(model: DenseModel, program: DescentProgram, onChunk?: (done: n
   const { arena } = engine;
   const d = model.sizes[0];
   const n = program.labels.length;
-  if (program.ball !== "none" && !program.origins) throw new RangeError(`a ${program.ball} ball needs origins`);
   const images = new Float32Array(n * d);
   const stepsUsed = new Int32Array(n);
   const mem = new Regions(arena);
@@ -227,14 +226,15 @@ function* descend(model: DenseModel, program: DescentProgram, onChunk?: (done: n
     const net = mem.upload(model);
     const chunk = Math.max(1, Math.min(descentChunk(program.steps, engine.threadCount), n));
     const withPrior = program.priorTargets !== null && program.lam !== 0;
-    const withOrigins = program.ball !== "none";
+    // As the reference: without origins there is no ball to project into.
+    const withOrigins = program.ball !== "none" && program.origins !== null;
     const sets = [0, 1].map(() => {
       const set = {
         x: mem.take(4 * chunk * d), labels: mem.take(chunk), used: mem.take(4 * chunk),
         prior: withPrior ? mem.take(4 * chunk * d) : 0, origins: withOrigins ? mem.take(4 * chunk * d) : 0,
         prog: mem.take(PROG_BYTES),
       };
-      writeProgram(arena, set.prog, set, program);
+      writeProgram(arena, set.prog, set, withOrigins ? program : { ...program, ball: "none" });
       return set;
     });
     const stride = lineUp(engine.kernels.groupScratchBytes(net.ptr));

@@ -9,13 +9,16 @@
  * sizes[l+1] = rows numbers: W (rows x cols f32, row-major: row = unit fed) and b (rows f32).
  *
  * Interrupts: the i32 word at CANCEL_FLAG (below the arena's base of 65536 and above the
- * module's static data, which ends below 2,048 bytes in both builds) asks every long kernel to
- * return early. The interrupt handler (Ctrl-C, "Interrupt kernel") sets it to 1 with
- * Atomics.store on an Int32Array over the kernels' memory; kernels only read it (between image
+ * module's static data, which ends at byte 1,536 in both builds; test/backend.test.ts checks
+ * the compiled modules) asks every long kernel to return early. The interrupt handler (Ctrl-C,
+ * "Interrupt kernel") sets it to 1 with Atomics.store on an Int32Array over the kernels' memory; kernels only read it (between image
  * groups or attack steps in forward, gradient and descent; between mini-batches in sgd, where
  * both threads act on one reading, so neither is left waiting at a barrier). The backend
- * clears it (stores 0) when a computation begins and when it reports the interruption, so a
- * stale request never stops a later computation.
+ * clears it (stores 0) when a computation begins and when it reports the interruption (it throws
+ * KernelInterrupted, lib/kernels/backend.ts), so a stale request never stops a later
+ * computation. Any thread may set it (the main thread is blocked in Atomics.wait during a
+ * synchronous call; a signal-watching worker, or the event loop during an asynchronous call,
+ * is not); requestInterrupt() in backend.ts does it on this thread.
  */
 
 // ---------------------------------------------------------------- interrupts
