@@ -6,6 +6,8 @@ import { runAsync, runSync } from "../dist/util/work";
 import { CANCEL_FLAG } from "../dist/kernels/layout";
 import { WASM_PATHS } from "../dist/kernels/wasm";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import type {
   ActivationName, Ball, DenseModel, DescentProgram, LossSpec, StepRule, TrainingAdversary, TrainProgram,
 } from "../dist/model/backend";
@@ -291,6 +293,47 @@ describe("wasmBackend against the float64 reference backend", () => {
     expect(right).to.be.above(300);
     expect(Math.abs(reports[1].correct! - right)).to.be.at.most(2);
   });
+});
+
+describe("wasmBackend in a fresh process", () => {
+  // Each child trains a ReLU network with softmax cross-entropy (PGD in the loop for one epoch),
+  // attacks with PGD L2 and early stop, takes margin gradients, then prints its build and a hash.
+  const dist = join(__dirname, "..", "dist");
+  const script = `
+    const { setThreads, createRng, loadMnist, kernelVariant } = require(${JSON.stringify(dist)});
+    const { wasmBackend } = require(${JSON.stringify(join(dist, "kernels", "backend"))});
+    const { runSync } = require(${JSON.stringify(join(dist, "util", "work"))});
+    const { createHash } = require("node:crypto");
+    setThreads(Number(process.env.THREADS));
+    const { training } = loadMnist();
+    const rng = createRng(1);
+    const sizes = [784, 30, 10];
+    const model = { sizes, activations: ["relu", "identity"],
+      weights: [Float64Array.from({ length: 23520 }, () => rng.normal(0, 0.05)), Float64Array.from({ length: 300 }, () => rng.normal(0, 0.2))],
+      biases: [new Float64Array(30), new Float64Array(10)] };
+    const n = 90, images = Float32Array.from(training.images.subarray(0, n * 784)), labels = training.labels.subarray(0, n);
+    const loss = { name: "softmax-cross-entropy", kappa: 0, targeted: false };
+    const r2 = createRng(2);
+    runSync(wasmBackend.train(model, { images, labels, epochs: 2, miniBatchSize: 9, eta: 0.1, loss: loss.name, seed: 1, test: null,
+      adversary: { fillStarts(c, s) { for (let i = 0; i < c.length; i++) s[i] = c[i] + (r2.uniform() - 0.5) * 0.1; },
+        loss, steps: 3, step: "sign", stepSize: 0.02, ball: "linf", eps: 0.05, clip: true } }));
+    const a = runSync(wasmBackend.descend(model, { starts: images, labels, loss, steps: 8, step: "l2", stepSize: 0.3,
+      priorTargets: null, lam: 0, origins: images, ball: "l2", eps: 1, clip: true, earlyStop: true }));
+    const g = wasmBackend.lossGradient(model, images, labels, { name: "margin", kappa: 0.5, targeted: true });
+    const h = createHash("sha256");
+    for (const v of [...model.weights, ...model.biases, a.images, a.stepsUsed, g.gradient, g.loss]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    console.log(JSON.stringify({ variant: kernelVariant(), hash: h.digest("hex") }));`;
+  const run = (flag: string, simd: string, threads: number) =>
+    JSON.parse(execFileSync(process.execPath, [flag, "-e", script], { encoding: "utf8", env: { ...process.env, ADVLAB_SIMD: simd, THREADS: String(threads) } }));
+
+  for (const simd of ["plain", "fma"]) {
+    it(`the ${simd} build gives the same bits for ReLU/softmax training with an adversary, PGD L2 with early stop and margin gradients, with 1 and 2 threads, under Node's baseline and optimizing wasm compilers`, () => {
+      const baseline = run("--liftoff-only", simd, 2);
+      expect(baseline.variant).to.equal(simd);
+      expect(run("--no-liftoff", simd, 2).hash).to.equal(baseline.hash);
+      expect(run("--no-liftoff", simd, 1).hash).to.equal(baseline.hash);
+    });
+  }
 });
 
 describe("wasmBackend gives the same bits with 1 and 2 threads", () => {
