@@ -373,7 +373,7 @@ describe("wasmBackend gives the same bits with 1 and 2 threads", () => {
     one.forEach((p, i) => expect(sameBits(p, two[i]), `part ${i}`).to.equal(true));
   });
 
-  it("for sgd (softmax cross-entropy, ReLU, mini-batches of 7) and adversarial training (PGD in the loop)", () => {
+  it("for sgd (softmax cross-entropy, ReLU, mini-batches of 7; one-layer and small networks too) and adversarial training (PGD in the loop)", () => {
     const n = 150;
     const data = Float32Array.from(mnist.training.images.subarray(0, n * 784));
     const run = (adversarial: boolean) => {
@@ -391,6 +391,19 @@ describe("wasmBackend gives the same bits with 1 and 2 threads", () => {
     };
     for (const adversarial of [false, true]) {
       expect(sameBits(withThreads(1, () => run(adversarial)), withThreads(2, () => run(adversarial))), `adversarial ${adversarial}`).to.equal(true);
+    }
+    // One layer: softmax cross-entropy needs the whole output row, so the threads meet there too.
+    for (const [small, acts, loss] of [[[9, 4], ["identity"], "softmax-cross-entropy"], [[9, 4], ["sigmoid"], "quadratic"],
+      [[13, 7, 5], ["sigmoid", "relu"], "softmax-cross-entropy"]] as [number[], ActivationName[], "quadratic"][]) {
+      const runSmall = () => {
+        const m = randomModel(small, acts, 11);
+        runSync(wasmBackend.train(m, {
+          images: randomImages(101, small[0], 3), labels: labelsFor(101, small[small.length - 1], 4), epochs: 2, miniBatchSize: 6,
+          eta: 0.5, loss, seed: 2, test: null, adversary: null,
+        }));
+        return Float64Array.from([...m.weights.flatMap((w) => Array.from(w)), ...m.biases.flatMap((b) => Array.from(b))]);
+      };
+      expect(sameBits(withThreads(1, runSmall), withThreads(2, runSmall)), `${small} ${acts} ${loss}`).to.equal(true);
     }
   });
 });
