@@ -32,6 +32,8 @@ export { l0Distances, l2Distances, linfDistances, l2Distance } from "./eval/norm
 export { gatherImages, drawPairs } from "./eval/protocol";
 export type { Pairs } from "./eval/protocol";
 export { robustAccuracy } from "./eval/robust";
+export { adversarialTraining, adversarialTrainingAsync } from "./defenses/adversarial-training";
+export type { AdversarialTrainingOptions } from "./defenses/adversarial-training";
 export type { NamedAttack, RobustAccuracy } from "./eval/robust";
 export type { NetworkJson } from "./model/network-json";
 export { sigmoid, sigmoidPrime } from "./model/activations";
