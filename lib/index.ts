@@ -63,3 +63,14 @@ export { figurePng, closeFigurePng, pngOffReason } from "./notebook/static-png";
 // The float32 kernels register as the "wasm" backend; the engine starts on first use.
 import { registerBackend as register } from "./model/backends";
 register("wasm", () => (require("./kernels/legacy-backend") as typeof import("./kernels/legacy-backend")).legacyWasmBackend);
+
+// Minimal-norm and score-based attacks: DeepFool, Carlini-Wagner L2, JSMA, Square.
+export { deepfool } from "./attacks/deepfool";
+export type { DeepFoolOptions } from "./attacks/deepfool";
+export { carliniWagnerL2 } from "./attacks/carlini-wagner";
+export type { CarliniWagnerOptions } from "./attacks/carlini-wagner";
+export { jsma } from "./attacks/jsma";
+export type { JsmaOptions } from "./attacks/jsma";
+export { squareAttack, squareShare } from "./attacks/square";
+export type { SquareOptions } from "./attacks/square";
+export type { ScoreSpace } from "./attacks/support";

@@ -14,12 +14,18 @@ function rows(images: ArrayLike<number>, d: number): number {
   return images.length / d;
 }
 
+/** Image i of a flat batch: a view when the batch is a typed array, a copy otherwise. */
+function imageAt(images: ArrayLike<number>, i: number, d: number): ArrayLike<number> {
+  const typed = images as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
+  return typed.subarray ? typed.subarray(i * d, (i + 1) * d) : Array.prototype.slice.call(images, i * d, (i + 1) * d);
+}
+
 function forward(model: DenseModel, images: ArrayLike<number>): Float64Array {
   const d = model.sizes[0], k = model.sizes[model.sizes.length - 1];
   const n = rows(images, d);
   const out = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
-    const as = forwardAll(model, Array.prototype.slice.call(images, i * d, (i + 1) * d) as number[]);
+    const as = forwardAll(model, imageAt(images, i, d));
     out.set(as[as.length - 1], i * k);
   }
   return out;
@@ -30,7 +36,7 @@ function lossGradient(model: DenseModel, images: ArrayLike<number>, labels: Uint
   const n = labels.length;
   const result = { loss: new Float64Array(n), gradient: new Float64Array(n * d), outputs: new Float64Array(n * k) };
   for (let i = 0; i < n; i++) {
-    const x = Array.prototype.slice.call(images, i * d, (i + 1) * d) as number[];
+    const x = imageAt(images, i, d);
     const { loss: value, as, grad } = lossAt(model, x, labels[i], loss);
     result.loss[i] = value;
     result.outputs.set(as[as.length - 1], i * k);
@@ -44,7 +50,7 @@ function vjp(model: DenseModel, images: ArrayLike<number>, cotangents: ArrayLike
   const n = rows(images, d);
   const out = new Float64Array(n * d);
   for (let i = 0; i < n; i++) {
-    const as = forwardAll(model, Array.prototype.slice.call(images, i * d, (i + 1) * d) as number[]);
+    const as = forwardAll(model, imageAt(images, i, d));
     const grad = Float64Array.from({ length: k }, (_, j) => cotangents[i * k + j]);
     out.set(backpropFrom(model, as, grad, null, null, true)!, i * d);
   }
