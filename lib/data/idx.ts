@@ -116,21 +116,21 @@ export function gunzipIdx(bytes: Uint8Array, name: string): Uint8Array {
   const expected = header.headerBytes + header.dataBytes;
   const most = bytes.length * DEFLATE_MAX_RATIO;
   if (expected > most) {
-    throw new Error(`${name}: truncated: dimensions [${header.dims.join(", ")}] need ${expected} bytes, but ${bytes.length} bytes of gzip data inflate to at most ${most}`);
+    throw new Error(`${name}: truncated: dimensions ${showDims(header.dims)} need ${expected} bytes, but ${bytes.length} bytes of gzip data inflate to at most ${most}`);
   }
   if (expected > bufferConstants.MAX_LENGTH) {
-    throw new Error(`${name}: dimensions [${header.dims.join(", ")}] need ${expected} bytes, more than this Node.js can hold in one buffer (${bufferConstants.MAX_LENGTH})`);
+    throw new Error(`${name}: dimensions ${showDims(header.dims)} need ${expected} bytes, more than this Node.js can hold in one buffer (${bufferConstants.MAX_LENGTH})`);
   }
   // Step 2: the whole stream, never more than `expected` bytes.
   try {
     return gunzipSync(bytes, { maxOutputLength: expected });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new Error(`${name}: corrupt: dimensions [${header.dims.join(", ")}] need ${expected} bytes, but the gzip data inflates to more (stopped at ${expected})`);
+      throw new Error(`${name}: corrupt: dimensions ${showDims(header.dims)} need ${expected} bytes, but the gzip data inflates to more (stopped at ${expected})`);
     }
     const message = (error as Error).message;
     if (/unexpected end of file/.test(message)) {
-      throw new Error(`${name}: truncated gzip data (${message}); dimensions [${header.dims.join(", ")}] need ${expected} bytes`);
+      throw new Error(`${name}: truncated gzip data (${message}); dimensions ${showDims(header.dims)} need ${expected} bytes`);
     }
     throw new Error(`${name}: corrupt gzip data (${message})`);
   }
@@ -150,7 +150,7 @@ function parseIdxHeader(bytes: Uint8Array, name: string): IdxHeader {
   // Exact while it stays below 2^53; beyond that no file can match anyway.
   const dataBytes = dims.reduce((a, b) => a * b, 1);
   if (!Number.isSafeInteger(dataBytes)) {
-    throw new Error(`${name}: dimensions [${dims.join(", ")}] declare more than 2^53 bytes; not a real IDX file`);
+    throw new Error(`${name}: dimensions ${showDims(dims)} declare more than 2^53 bytes; not a real IDX file`);
   }
   return { dims, headerBytes, dataBytes };
 }
@@ -175,9 +175,14 @@ function checkMagic(bytes: Uint8Array, name: string): void {
 /** Throws when `length` (of the file or the inflated data) is not what the header declares. */
 function checkLength(header: IdxHeader, length: number, name: string): void {
   const expected = header.headerBytes + header.dataBytes;
-  const dims = header.dims.join(", ");
-  if (length < expected) throw new Error(`${name}: truncated: dimensions [${dims}] need ${expected} bytes, file has ${length}`);
-  if (length > expected) throw new Error(`${name}: corrupt: dimensions [${dims}] need ${expected} bytes, file has ${length - expected} bytes more`);
+  const dims = showDims(header.dims);
+  if (length < expected) throw new Error(`${name}: truncated: dimensions ${dims} need ${expected} bytes, file has ${length}`);
+  if (length > expected) throw new Error(`${name}: corrupt: dimensions ${dims} need ${expected} bytes, file has ${length - expected} bytes more`);
+}
+
+/** `[60000, 28, 28]`; a long list (a corrupt rank byte) is cut: `[2, 28, 28, 5, 7, 9, ... 255 dimensions]`. */
+function showDims(dims: number[]): string {
+  return dims.length <= 8 ? `[${dims.join(", ")}]` : `[${dims.slice(0, 6).join(", ")}, ... ${dims.length} dimensions]`;
 }
 
 function isGzip(bytes: Uint8Array): boolean {
