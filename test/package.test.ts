@@ -33,7 +33,8 @@ describe("package: npm pack, then install in another folder", function () {
 
   before(() => {
     // `npm pack` runs `prepack` (npm run build) first; --json lists what went into the tarball.
-    const packed = JSON.parse(run(NPM, ["pack", "--json", "--pack-destination", work], ROOT).stdout.replace(/^[^[]*/, ""));
+    const stdout = run(NPM, ["pack", "--json", "--pack-destination", work], ROOT).stdout;
+    const packed = JSON.parse(stdout.slice(stdout.search(/^\[$/m)));   // the build's output comes first
     tarball = join(work, packed[0].filename);
     files = packed[0].files.map((f: { path: string }) => f.path);
     mkdirSync(exp);
