@@ -30,8 +30,9 @@ function readInFreshProcess(path: string): { error: string; ms: number; maxRssMB
     try { readIdx(${JSON.stringify(path)}); } catch (e) { error = e.constructor.name + ": " + e.message; }
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     // VmHWM: this process's own peak resident memory (getrusage's maxRSS can carry the parent's over exec).
-    let peakKB = process.resourceUsage().maxRSS;
-    try { peakKB = Number(/VmHWM:\s+(\d+)/.exec(require("node:fs").readFileSync("/proc/self/status", "utf8"))[1]); } catch {}
+    const peakKB = process.platform === "linux"
+      ? Number(/VmHWM:\\s+(\\d+)/.exec(require("node:fs").readFileSync("/proc/self/status", "utf8"))[1])
+      : process.resourceUsage().maxRSS;
     console.log(JSON.stringify({ error, ms, maxRssMB: peakKB / 1024 }));`;
   const run = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
   expect(run.status, run.stderr).to.equal(0);
