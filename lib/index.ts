@@ -53,8 +53,9 @@ export { show, progress, liveFigure, table, inKernel } from "./notebook/notebook
 export type { Progress, LiveFigure } from "./notebook/notebook";
 export { recordResults, resultsDir } from "./notebook/results";
 export { augmentDataAsync, augmentDataReference } from "./defenses/defenses";
-export { feedforwardBatch, evaluateBatch, predictBatch, adversarialBatch, sneakyAdversarialBatch } from "./kernels/batch";
-export type { BatchAttackOptions } from "./kernels/batch";
+export { feedforwardBatch, evaluateBatch, predictBatch } from "./model/batch";
+export { adversarialBatch, sneakyAdversarialBatch } from "./attacks/article";
+export type { BatchAttackOptions } from "./attacks/article";
 export { setThreads, getThreads } from "./kernels/pool";
 export { kernelVariant } from "./kernels/wasm";
 export type { KernelVariant } from "./kernels/wasm";
@@ -62,7 +63,8 @@ export { figurePng, closeFigurePng, pngOffReason } from "./notebook/static-png";
 
 // The float32 kernels register as the "wasm" backend; the engine starts on first use.
 import { registerBackend as register } from "./model/backends";
-register("wasm", () => (require("./kernels/legacy-backend") as typeof import("./kernels/legacy-backend")).legacyWasmBackend);
+register("wasm", () => (require("./kernels/backend") as typeof import("./kernels/backend")).wasmBackend);
+export { requestInterrupt, KernelInterrupted } from "./kernels/backend";
 
 // Minimal-norm and score-based attacks: DeepFool, Carlini-Wagner L2, JSMA, Square.
 export { deepfool } from "./attacks/deepfool";
