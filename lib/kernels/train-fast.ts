@@ -4,6 +4,10 @@ import { createRng, DEFAULT_SEED } from "../util/random";
 import { kernelEngine } from "./pool";
 import { WAIT, Work } from "./drive";
 import { Arena } from "./arena";
+import {
+  LOSS_QUADRATIC, SGD_ACTS, SGD_BATCH, SGD_BYTES, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS, SGD_N, SGD_ORDER,
+  SGD_SCRATCH, SGD_SCRATCH_BYTES, SGD_SPINS,
+} from "./layout";
 import { downloadNetwork, feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadNetwork } from "./net";
 
 /**
@@ -49,13 +53,16 @@ export function* sgdFast(
     const T = engine.threadCount;
     const perThread = lineUp(4 * B + ((B + 3) & ~3) + 4 * B + 32 + 8 * Math.max(...net.sizes) + 64);
     const scratch = take(perThread * T);
-    const ctx = take(64);
-    const words = arena.u32(ctx, 16);
+    const ctx = take(SGD_BYTES);
+    const words = arena.u32(ctx, SGD_BYTES / 4);
     words.fill(0);
-    words[0] = images; words[1] = labels; words[2] = order; words[3] = n; words[4] = B;
-    words[5] = BARRIER_SPINS;
-    new Float32Array(arena.memory.buffer, ctx + 24, 1)[0] = eta;
-    words[9] = acts; words[10] = deltas; words[11] = scratch; words[12] = perThread;
+    words[SGD_IMAGES / 4] = images; words[SGD_LABELS / 4] = labels; words[SGD_ORDER / 4] = order;
+    words[SGD_N / 4] = n; words[SGD_BATCH / 4] = B;
+    words[SGD_SPINS / 4] = BARRIER_SPINS;
+    new Float32Array(arena.memory.buffer, ctx + SGD_ETA, 1)[0] = eta;
+    words[SGD_ACTS / 4] = acts; words[SGD_DELTAS / 4] = deltas;
+    words[SGD_SCRATCH / 4] = scratch; words[SGD_SCRATCH_BYTES / 4] = perThread;
+    words[SGD_LOSS / 4] = LOSS_QUADRATIC;
 
     const test = options.testData && options.testData.length > 0 ? options.testData : null;
     let testImages = 0, testOut = 0, testScratch = 0, testStride = 0;

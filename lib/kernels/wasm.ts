@@ -29,6 +29,10 @@ export interface KernelExports {
     steps: number, eta: number, lam: number, scratch: number): void;
   attackScratchBytes(net: number): number;
   sgdRange(net: number, ctx: number, k0: number, k1: number, t: number, T: number): void;
+  gradientRange(net: number, loss: number, images: number, labels: number, cot: number, i0: number, i1: number,
+    lossOut: number, gradOut: number, scratch: number): void;
+  descendRange(net: number, prog: number, i0: number, i1: number, scratch: number): void;
+  groupScratchBytes(net: number): number;
 }
 
 /** 64 KiB pages: start with 4 MiB, allow up to 2 GiB (the limit the module declares). */
