@@ -47,9 +47,9 @@ export { accuracy, accuracyOf, predictions, confusionMatrix, rate, wilsonInterva
 export { createRng, DEFAULT_SEED } from "./util/random";
 export type { Rng } from "./util/random";
 export { writeFileAtomic, readJsonFile } from "./util/files";
-export { digitFigure, activationsFigure, predictionFigure, gridFigure, toggleFigure, lineFigure, heatmapFigure, barFigure, predictionTitle, INK_COLORSCALE, VALUE_COLORSCALE } from "./notebook/plots";
+export { digitFigure, activationsFigure, predictionFigure, gridFigure, toggleFigure, lineFigure, heatmapFigure, barFigure, animationFigure, bandsFigure, predictionTitle, INK_COLORSCALE, VALUE_COLORSCALE } from "./notebook/plots";
 export type { Figure } from "./notebook/plots";
-export { show, progress, liveFigure, table, inKernel } from "./notebook/notebook";
+export { show, progress, liveFigure, table, inKernel, showChecks } from "./notebook/notebook";
 export type { Progress, LiveFigure } from "./notebook/notebook";
 export { recordResults, resultsDir } from "./notebook/results";
 export { augmentDataAsync, augmentDataReference } from "./defenses/defenses";
@@ -76,3 +76,7 @@ export type { JsmaOptions } from "./attacks/jsma";
 export { squareAttack, squareShare } from "./attacks/square";
 export type { SquareOptions } from "./attacks/square";
 export type { ScoreSpace } from "./attacks/support";
+
+// The sanity checks of a robustness evaluation (Carlini et al. 2019).
+export { evaluationChecks } from "./eval/checks";
+export type { EvaluationCurves, EvaluationChecks, CheckOutcome, CheckName, EpsPoint, StepsPoint } from "./eval/checks";

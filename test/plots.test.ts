@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import {
-  activationsFigure, barFigure, digitFigure, gridFigure, heatmapFigure, INK_COLORSCALE, lineFigure, predictionFigure, toggleFigure,
+  activationsFigure, animationFigure, bandsFigure, barFigure, digitFigure, gridFigure, heatmapFigure, INK_COLORSCALE, lineFigure, predictionFigure, toggleFigure,
 } from "../dist";
 
 /** A 28x28 image whose pixel (r, c) is (r * 28 + c) / 783: 0 at the top left, 1 at the bottom right. */
@@ -267,6 +267,76 @@ describe("plots", () => {
 
     it("refuses a series with a value missing", () => {
       expect(() => barFigure(["a", "b"], [{ name: "s", values: [1] }])).to.throw(/1 values for 2 categories/);
+    });
+  });
+
+  describe("animationFigure", () => {
+    const dark = (v: number) => Float64Array.from({ length: 784 }, () => v);
+    const outputs = [0, 1, 2].map((k) => Float64Array.from({ length: 10 }, (_, d) => (d === 2 * k ? 0.9 : 0.05)));
+    const frames = [0, 1, 2].map((k) => ({ x: dark(k / 2), output: outputs[k], label: `step ${10 * k}` }));
+
+    it("holds one named frame per state, each with the image (trace 0) and the bars (trace 1)", () => {
+      const fig = animationFigure(frames);
+      expect(fig.frames).to.have.length(3);
+      fig.frames!.forEach((f, k) => {
+        expect(f.name).to.equal(String(k));
+        expect(f.traces).to.deep.equal([0, 1]);
+        const [image, bars] = f.data as (Trace & { z: number[][]; y: number[] })[];
+        expect(image.type).to.equal("heatmap");
+        expect(image.z[5][5]).to.equal(k / 2);
+        expect(bars.type).to.equal("bar");
+        expect(bars.y).to.deep.equal(Array.from(outputs[k]));
+      });
+    });
+
+    it("has a slider with one step per frame that animates to that frame, labelled by the frame's label", () => {
+      const fig = animationFigure(frames);
+      const slider = (fig.layout.sliders as Trace[])[0] as Trace & { steps: Trace[] };
+      expect(slider.steps.map((s) => s.label)).to.deep.equal(["step 0", "step 10", "step 20"]);
+      slider.steps.forEach((s, k) => {
+        expect(s.method).to.equal("animate");
+        expect((s.args as unknown[])[0]).to.deep.equal([String(k)]);
+      });
+    });
+
+    it("opens on the last frame (what a static picture shows) and Play runs every frame from the first", () => {
+      const fig = animationFigure(frames, { title: "attack", frameMs: 100 });
+      expect((fig.data[0] as Trace & { z: number[][] }).z[0][0]).to.equal(1);
+      expect(((fig.layout.sliders as Trace[])[0]).active).to.equal(2);
+      expect(String((fig.layout.title as Trace).text)).to.contain("step 20: predicted 4 (0.90)");
+      const play = ((fig.layout.updatemenus as Trace[])[0].buttons as Trace[])[0];
+      expect(play.label).to.equal("Play");
+      expect((play.args as unknown[])[0]).to.deep.equal(["0", "1", "2"]);
+      expect(((play.args as Trace[])[1].frame as Trace).duration).to.equal(100);
+    });
+
+    it("survives JSON (plain arrays, no typed ones) and refuses frames without a label or with a wrong image", () => {
+      const fig = animationFigure(frames);
+      expect(JSON.parse(JSON.stringify(fig.frames))).to.deep.equal(fig.frames);
+      expect(() => animationFigure([])).to.throw(/non-empty/);
+      expect(() => animationFigure([{ ...frames[0], label: "" }])).to.throw(/frames\[0\]\.label/);
+      expect(() => animationFigure([{ ...frames[0], x: new Float64Array(10) }])).to.throw(/frames\[0\]\.x/);
+    });
+  });
+
+  describe("bandsFigure", () => {
+    it("draws each series as an upper edge, a filled lower edge and the line, in one colour", () => {
+      const fig = bandsFigure([
+        { name: "PGD-40", x: [0, 0.1], y: [0.95, 0.14], low: [0.93, 0.12], high: [0.96, 0.17] },
+        { name: "FGSM", x: [0, 0.1], y: [0.95, 0.5], low: [0.93, 0.46], high: [0.96, 0.54], dash: true },
+      ], { yRange: [0, 1] });
+      expect(fig.data).to.have.length(6);
+      expect(fig.data[0].y).to.deep.equal([0.96, 0.17]);
+      expect(fig.data[1].y).to.deep.equal([0.93, 0.12]);
+      expect(fig.data[1].fill).to.equal("tonexty");
+      expect(fig.data[2].y).to.deep.equal([0.95, 0.14]);
+      expect(fig.data.filter((t) => t.showlegend !== false).map((t) => t.name)).to.deep.equal(["PGD-40", "FGSM"]);
+      expect((fig.data[5].line as Trace).dash).to.equal("dash");
+      expect((fig.data[0].line as Trace).color).to.equal((fig.data[2].line as Trace).color);
+    });
+
+    it("refuses a band whose length differs from its line", () => {
+      expect(() => bandsFigure([{ name: "s", x: [0, 1], y: [1, 0], low: [1], high: [1, 0] }])).to.throw(/same length/);
     });
   });
 });

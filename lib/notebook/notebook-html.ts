@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Figure } from "./plots";
+import type { CheckOutcome, EvaluationChecks } from "../eval/checks";
 
 export type Bundle = Record<string, unknown>;
 
@@ -65,7 +66,7 @@ export function figureHtml(figure: Figure, id: string): string {
     `<div id="${escapeHtml(id)}" class="advlab-figure" style="width:${width};height:${height};max-width:100%"></div>\n` +
     `<script type="text/javascript">\n` +
     `(function () {\n` +
-    `  var fig = ${scriptJson({ data: figure.data, layout: figure.layout, config: figure.config ?? {} })};\n` +
+    `  var fig = ${scriptJson({ data: figure.data, layout: figure.layout, config: figure.config ?? {}, ...(figure.frames ? { frames: figure.frames } : {}) })};\n` +
     `  var id = ${scriptJson(id)}, started = Date.now();\n` +
     `  function draw() {\n` +
     `    var div = document.getElementById(id);\n` +
@@ -79,7 +80,7 @@ export function figureHtml(figure: Figure, id: string): string {
     `        div.style.width = fig.layout.width + "px";\n` +
     `        if (typeof fig.layout.height === "number") div.style.height = fig.layout.height + "px";\n` +
     `      }\n` +
-    `      window.Plotly.newPlot(div, fig.data, fig.layout, fig.config);\n` +
+    `      window.Plotly.newPlot(div, fig);\n` +
     `      return;\n` +
     `    }\n` +
     `    if (Date.now() - started > 30000) {\n` +
@@ -97,7 +98,7 @@ export function figureHtml(figure: Figure, id: string): string {
 /** The full bundle of one figure. */
 export function figureBundle(figure: Figure, id: string): Bundle {
   return {
-    "application/vnd.plotly.v1+json": { data: figure.data, layout: figure.layout, config: figure.config ?? {} },
+    "application/vnd.plotly.v1+json": { data: figure.data, layout: figure.layout, config: figure.config ?? {}, ...(figure.frames ? { frames: figure.frames } : {}) },
     "text/html": figureHtml(figure, id),
     "text/plain": figureText(figure),
   };
@@ -171,4 +172,24 @@ export function tableBundle(rows: Record<string, string | number>[], title?: str
     `<thead><tr>${columns.map((c, j) => `<th style="text-align:${align(j)};padding:2px 10px;border-bottom:1px solid #999">${escapeHtml(c)}</th>`).join("")}</tr></thead>` +
     `<tbody>${cells.map((r) => `<tr>${r.map((v, j) => `<td style="text-align:${align(j)};padding:2px 10px">${escapeHtml(v)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
   return { "text/html": html, "text/plain": (title ? `${title}\n` : "") + lines.join("\n") };
+}
+
+/**
+ * The evaluation checks (lib/eval/checks) as one output: a red warning block per check that
+ * fired, with its sentence, then a table of all four (status, numbers, sentence). Text front ends
+ * get the same as lines starting "FLAG" or "ok".
+ */
+export function checksBundle(checks: EvaluationChecks, title = "Evaluation checks (Carlini et al. 2019)"): Bundle {
+  const status = (o: CheckOutcome) => (o.fired ? "FLAG" : o.checked ? "ok" : "not checked");
+  const numbers = (o: CheckOutcome) => Object.entries(o.numbers).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(", ");
+  const rows = checks.outcomes.map((o) => ({ check: o.check, status: status(o), numbers: numbers(o), finding: o.message }));
+  const table = tableBundle(rows, title);
+  const warnings = checks.flags.map((o) =>
+    `<div class="advlab-flag" style="border-left:4px solid #d62728;background:#fdecea;padding:6px 10px;margin:4px 0;font-size:13px">` +
+    `<b>&#9888; ${escapeHtml(o.check)}</b>: ${escapeHtml(o.message)}</div>`).join("");
+  const summary = checks.ok
+    ? `<div style="color:#2ca02c;font-size:13px;margin:4px 0">No check fired.</div>`
+    : "";
+  const text = checks.outcomes.map((o) => `${status(o).padEnd(11)} ${o.check}: ${o.message}`).join("\n");
+  return { "text/html": warnings + summary + String(table["text/html"]), "text/plain": `${title}\n${text}` };
 }

@@ -8,7 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { sep } from "node:path";
 import type { Figure } from "./plots";
-import { Bundle, figureBundle, plotlyLoaderHtml, plotlySource, progressBundle, progressSummary, tableBundle } from "./notebook-html";
+import { Bundle, checksBundle, figureBundle, plotlyLoaderHtml, plotlySource, progressBundle, progressSummary, tableBundle } from "./notebook-html";
+import type { EvaluationChecks } from "../eval/checks";
 import { figurePng, pngWanted } from "./static-png";
 import { checkCount } from "../util/validate";
 
@@ -208,6 +209,25 @@ export function progress(total: number, label = ""): Progress {
  */
 export async function table(rows: Record<string, string | number>[], options: { title?: string } = {}): Promise<void> {
   const bundle = tableBundle(rows, options.title);
+  if (!inKernel()) {
+    console.log(bundle["text/plain"]);
+    return;
+  }
+  send(bundle);
+  await tick();
+}
+
+/**
+ * Shows the outcome of `evaluationChecks`: a warning block for every check that fired (its
+ * numbers and sentence), then a table of all four. Outside a kernel, prints the text version.
+ *
+ *   await showChecks(evaluationChecks({ whiteBox, blackBox, stepsCurve, unbounded, n: 500 }))
+ */
+export async function showChecks(checks: EvaluationChecks, options: { title?: string } = {}): Promise<void> {
+  if (checks === null || typeof checks !== "object" || !Array.isArray(checks.outcomes)) {
+    throw new TypeError("showChecks: expected what evaluationChecks(...) returns");
+  }
+  const bundle = checksBundle(checks, options.title);
   if (!inKernel()) {
     console.log(bundle["text/plain"]);
     return;

@@ -15,6 +15,8 @@ export interface Figure {
   data: Record<string, unknown>[];
   layout: Record<string, unknown>;
   config?: Record<string, unknown>;
+  /** Animation frames (Plotly.addFrames), e.g. from animationFigure; absent for still figures. */
+  frames?: Record<string, unknown>[];
 }
 
 const SIDE = 28;
@@ -554,6 +556,129 @@ export function barFigure(
       yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), automargin: true },
       width: Math.max(420, group * categories.length + 90 + legend),
       height: 380,
+      margin: { l: 70, r: 20, t: options.title === undefined ? 20 : 60, b: 60 },
+      showlegend: series.length > 1,
+      font: FONT,
+    },
+    config: CONFIG,
+  };
+}
+
+/**
+ * An animation of one image and its 10 activations, e.g. an attack step by step: one frame per
+ * state, a slider to pick any of them, and Play / Pause buttons. Frame k is named String(k)
+ * and holds the image (trace 0) and bars (trace 1) of `frames[k]`, its caption in the title.
+ * The figure opens on the last frame, so a viewer that runs no JavaScript (a static PNG) shows
+ * where the attack ended; Play runs every frame from the first.
+ *
+ *   animationFigure(steps.map((k) => ({ x: xs[k], output: net.feedforward(xs[k]), label: `step ${k}` })),
+ *                   { title: "Sneaky attack, 2 -> 8" })
+ */
+export function animationFigure(
+  frames: { x: ArrayLike<number>; output: ArrayLike<number>; label: string }[],
+  options: { title?: string; frameMs?: number } = {},
+): Figure {
+  if (!Array.isArray(frames) || frames.length === 0) throw new RangeError("animationFigure: frames must be a non-empty array");
+  frames.forEach((f, i) => {
+    checkImage(f?.x, `frames[${i}].x`);
+    checkOutput(f?.output, `frames[${i}].output`);
+    if (typeof f.label !== "string" || f.label === "") throw new TypeError(`animationFigure: frames[${i}].label must be a non-empty string`);
+  });
+  const frameMs = options.frameMs ?? 150;
+  if (typeof frameMs !== "number" || !Number.isFinite(frameMs) || frameMs < 0) throw new RangeError(`animationFigure: frameMs must be a number >= 0, got ${String(frameMs)}`);
+  const captionOf = (f: { output: ArrayLike<number>; label: string }) => {
+    const caption = `${f.label}: ${predictionTitle(f.output)}`;
+    return options.title === undefined ? caption : `${options.title}<br><sub>${caption}</sub>`;
+  };
+  const last = frames.length - 1;
+  const panel = pairPanel(frames[last], 1, { left: 0, right: 1, bottom: 0, top: 1 }, true, 680 - 40);
+  const plotlyFrames = frames.map((f, k) => {
+    const traces = pairPanel(f, 1, { left: 0, right: 1, bottom: 0, top: 1 }, true, 680 - 40).traces;
+    return { name: String(k), data: traces, traces: [0, 1], layout: { title: titleOf(captionOf(f)) } };
+  });
+  const goTo = (names: string[] | null, ms: number) => [names, { mode: "immediate", frame: { duration: ms, redraw: true }, transition: { duration: 0 }, fromcurrent: false }];
+  return {
+    data: panel.traces,
+    layout: {
+      title: titleOf(captionOf(frames[last])),
+      ...panel.layout,
+      sliders: [{
+        active: last,
+        x: 0.12, len: 0.88, y: -0.1, yanchor: "top", pad: { t: 30 },
+        currentvalue: { visible: false },
+        steps: frames.map((f, k) => ({ label: f.label, method: "animate", args: goTo([String(k)], 0) })),
+      }],
+      updatemenus: [{
+        type: "buttons", direction: "left", showactive: false,
+        x: 0, xanchor: "left", y: -0.1, yanchor: "top", pad: { t: 30, r: 10 },
+        buttons: [
+          { label: "Play", method: "animate", args: goTo(frames.map((_, k) => String(k)), frameMs) },
+          { label: "Pause", method: "animate", args: goTo([null as unknown as string], 0) },
+        ],
+      }],
+      width: 680,
+      height: 460,
+      margin: { l: 20, r: 20, t: 80, b: 120 },
+      showlegend: false,
+      plot_bgcolor: "#ffffff",
+      font: FONT,
+    },
+    config: CONFIG,
+    frames: plotlyFrames,
+  };
+}
+
+/** Plotly's default colour cycle, so a band and its line share a colour. */
+const CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+function translucent(hex: string, alpha: number): string {
+  const v = parseInt(hex.slice(1), 16);
+  return `rgba(${(v >> 16) & 255}, ${(v >> 8) & 255}, ${v & 255}, ${alpha})`;
+}
+
+/**
+ * Lines with a shaded band each, e.g. robust accuracy against eps with its 95 % interval. Series
+ * i draws three traces: 3i the band's upper edge (invisible), 3i+1 its lower edge filled up to the
+ * upper one, 3i+2 the line with markers (the only one in the legend). `dash` draws the line dashed.
+ *
+ *   bandsFigure([{ name: "PGD-40", x: [0, 0.1, 0.2], y: [0.95, 0.14, 0], low: [0.93, 0.12, 0], high: [0.96, 0.17, 0.01] }],
+ *               { xTitle: "eps", yTitle: "robust accuracy", yRange: [0, 1] })
+ */
+export function bandsFigure(
+  series: { name: string; x: number[]; y: number[]; low: number[]; high: number[]; dash?: boolean }[],
+  options: { title?: string; xTitle?: string; yTitle?: string; yRange?: [number, number]; xRange?: [number, number] } = {},
+): Figure {
+  checkSeries(series, "bandsFigure");
+  const yRange = checkRange(options.yRange, "bandsFigure: yRange");
+  const xRange = checkRange(options.xRange, "bandsFigure: xRange");
+  const data = series.flatMap((s, i) => {
+    const x = checkNumbers(s?.x, `series[${i}].x`);
+    const y = checkNumbers(s?.y, `series[${i}].y`);
+    const low = checkNumbers(s?.low, `series[${i}].low`);
+    const high = checkNumbers(s?.high, `series[${i}].high`);
+    if (y.length !== x.length || low.length !== x.length || high.length !== x.length) {
+      throw new RangeError(`series[${i}] ("${s.name}"): x, y, low and high must have the same length, got ${x.length}, ${y.length}, ${low.length}, ${high.length}`);
+    }
+    const color = CYCLE[i % CYCLE.length];
+    const name = String(s.name);
+    return [
+      { type: "scatter", mode: "lines", name: `${name} (upper)`, x, y: high, line: { width: 0, color }, showlegend: false, hoverinfo: "skip", legendgroup: name },
+      { type: "scatter", mode: "lines", name: `${name} (interval)`, x, y: low, line: { width: 0, color }, fill: "tonexty", fillcolor: translucent(color, 0.18), showlegend: false, hoverinfo: "skip", legendgroup: name },
+      {
+        type: "scatter", mode: "lines+markers", name, x, y, line: { color, ...(s.dash ? { dash: "dash" } : {}) }, legendgroup: name,
+        customdata: x.map((_, k) => [low[k], high[k]]),
+        hovertemplate: `${name.replace(/[{}%]/g, "")}<br>%{x}: %{y:.3f} (%{customdata[0]:.3f}-%{customdata[1]:.3f})<extra></extra>`,
+      },
+    ];
+  });
+  return {
+    data,
+    layout: {
+      title: titleOf(options.title),
+      xaxis: { title: { text: options.xTitle ?? "" }, ...(xRange ? { range: xRange } : {}), zeroline: false, automargin: true },
+      yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), zeroline: false, automargin: true },
+      width: 680,
+      height: 400,
       margin: { l: 70, r: 20, t: options.title === undefined ? 20 : 60, b: 60 },
       showlegend: series.length > 1,
       font: FONT,
