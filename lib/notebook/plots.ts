@@ -604,7 +604,7 @@ export function animationFigure(
       ...panel.layout,
       sliders: [{
         active: last,
-        x: 0.12, len: 0.88, y: -0.1, yanchor: "top", pad: { t: 30 },
+        x: 0.2, len: 0.8, y: -0.1, yanchor: "top", pad: { t: 30 },
         currentvalue: { visible: false },
         steps: frames.map((f, k) => ({ label: f.label, method: "animate", args: goTo([String(k)], 0) })),
       }],
@@ -628,8 +628,8 @@ export function animationFigure(
   };
 }
 
-/** Plotly's default colour cycle, so a band and its line share a colour. */
-const CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+/** Plotly's default colour cycle, so a band and its line share a colour (bandsFigure). */
+export const CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 function translucent(hex: string, alpha: number): string {
   const v = parseInt(hex.slice(1), 16);
@@ -639,13 +639,15 @@ function translucent(hex: string, alpha: number): string {
 /**
  * Lines with a shaded band each, e.g. robust accuracy against eps with its 95 % interval. Series
  * i draws three traces: 3i the band's upper edge (invisible), 3i+1 its lower edge filled up to the
- * upper one, 3i+2 the line with markers (the only one in the legend). `dash` draws the line dashed.
+ * upper one, 3i+2 the line with markers (the only one in the legend). `dash` draws the line dashed
+ * (true or "dash") or dotted ("dot"); `color` (a "#rrggbb" colour) overrides the colour cycle, e.g.
+ * one colour per network with one dash style per attack.
  *
  *   bandsFigure([{ name: "PGD-40", x: [0, 0.1, 0.2], y: [0.95, 0.14, 0], low: [0.93, 0.12, 0], high: [0.96, 0.17, 0.01] }],
  *               { xTitle: "eps", yTitle: "robust accuracy", yRange: [0, 1] })
  */
 export function bandsFigure(
-  series: { name: string; x: number[]; y: number[]; low: number[]; high: number[]; dash?: boolean }[],
+  series: { name: string; x: number[]; y: number[]; low: number[]; high: number[]; dash?: boolean | "dash" | "dot"; color?: string }[],
   options: { title?: string; xTitle?: string; yTitle?: string; yRange?: [number, number]; xRange?: [number, number] } = {},
 ): Figure {
   checkSeries(series, "bandsFigure");
@@ -659,13 +661,15 @@ export function bandsFigure(
     if (y.length !== x.length || low.length !== x.length || high.length !== x.length) {
       throw new RangeError(`series[${i}] ("${s.name}"): x, y, low and high must have the same length, got ${x.length}, ${y.length}, ${low.length}, ${high.length}`);
     }
-    const color = CYCLE[i % CYCLE.length];
+    if (s.color !== undefined && !/^#[0-9a-fA-F]{6}$/.test(String(s.color))) throw new RangeError(`series[${i}].color must be "#rrggbb", got ${JSON.stringify(s.color)}`);
+    const color = s.color ?? CYCLE[i % CYCLE.length];
+    const dash = s.dash === true ? "dash" : s.dash || undefined;
     const name = String(s.name);
     return [
       { type: "scatter", mode: "lines", name: `${name} (upper)`, x, y: high, line: { width: 0, color }, showlegend: false, hoverinfo: "skip", legendgroup: name },
       { type: "scatter", mode: "lines", name: `${name} (interval)`, x, y: low, line: { width: 0, color }, fill: "tonexty", fillcolor: translucent(color, 0.18), showlegend: false, hoverinfo: "skip", legendgroup: name },
       {
-        type: "scatter", mode: "lines+markers", name, x, y, line: { color, ...(s.dash ? { dash: "dash" } : {}) }, legendgroup: name,
+        type: "scatter", mode: "lines+markers", name, x, y, line: { color, ...(dash ? { dash } : {}) }, legendgroup: name,
         customdata: x.map((_, k) => [low[k], high[k]]),
         hovertemplate: `${name.replace(/[{}%]/g, "")}<br>%{x}: %{y:.3f} (%{customdata[0]:.3f}-%{customdata[1]:.3f})<extra></extra>`,
       },
