@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,6 +89,20 @@ describe("mnist", () => {
   it("images that are not 28x28 are refused with their shape", () => {
     const dir = fakeMnist(10_001, 2, { "t10k-images-idx3-ubyte": idx([2, 10, 10], new Uint8Array(200)) });
     expect(() => loadMnist({ dir })).to.throw(/expected images of shape \[n, 28, 28\], got \[2, 10, 10\]/);
+  });
+
+  it("images of 784 pixels in another shape ([n, 784, 1]) are refused too", () => {
+    const dir = fakeMnist(10_001, 2, { "t10k-images-idx3-ubyte": idx([2, 784, 1], new Uint8Array(2 * 784)) });
+    expect(() => loadMnist({ dir })).to.throw(/t10k-images-idx3-ubyte: expected images of shape \[n, 28, 28\], got \[2, 784, 1\]/);
+  });
+
+  it("a gzip bomb in place of an image file fails fast, naming the file", () => {
+    const dir = fakeMnist(10_001, 2);
+    const member = gzipSync(Buffer.alloc(1 << 20), { level: 9 });
+    const bomb = Buffer.concat([gzipSync(idx([2, 28, 28], new Uint8Array(0))), ...new Array(500).fill(member)]);
+    rmSync(join(dir, "t10k-images-idx3-ubyte"));
+    writeFileSync(join(dir, "t10k-images-idx3-ubyte.gz"), bomb);
+    expect(() => loadMnist({ dir })).to.throw(/t10k-images-idx3-ubyte\.gz: corrupt: dimensions \[2, 28, 28\] need 1584 bytes, but the gzip data inflates to more/);
   });
 
   it("a label above 9 is refused with its index", () => {

@@ -3,6 +3,11 @@ import { oneHot } from "../data/dataset";
 import { createRng, DEFAULT_SEED, Rng } from "../util/random";
 import { checkCount, checkFinite, checkLabel, checkSeed, checkVector } from "../util/validate";
 import { drawStarts, START_MEAN, START_SD } from "./start";
+import type { DescentProgram } from "../model/backend";
+import { checkImages, checkLabels } from "../model/checks";
+import { runSync } from "../util/work";
+import { checkDiverged, descentWork } from "./loop";
+import { forwardAll } from "../model/dense";
 
 /**
  * The article's attacks: gradient descent on the input image with the weights frozen.
@@ -33,8 +38,9 @@ export function noiseImage(rng: Rng, size: number): Float64Array {
 }
 
 /**
- * The shared attack loop: `steps` times, x -= eta * dC/dx with
- * C(x) = 1/2 ||feedforward(x) - goal||^2 (+ prior). Updates x in place and returns it.
+ * The article's loop for one image, in float64 (the readable form of the batched loop): `steps`
+ * times, x -= eta * dC/dx with C(x) = 1/2 ||feedforward(x) - goal||^2 (+ prior). Updates x in
+ * place and returns it; a step that leaves a pixel NaN or infinite is reported as divergence.
  */
 export function descend(
   net: Network, x: Float64Array, goal: ArrayLike<number>, steps: number, eta: number,
@@ -42,11 +48,16 @@ export function descend(
 ): Float64Array {
   const L = net.sizes.length - 1;
   for (let step = 0; step < steps; step++) {
-    const as = net.activationsOf(x);
+    const as = forwardAll(net, x);
     const grad = net.backpropInto(as, goal, null, null, true)!;
     if (onStep) onStep(step, halfSquaredError(as[L], goal) + (prior ? prior.cost(x) : 0));
     if (prior) prior.addGradient(x, grad);
     for (let i = 0; i < x.length; i++) x[i] -= eta * grad[i];
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i])) {
+        throw new RangeError(`the attack diverged: pixel ${i} is ${x[i]} after step ${step + 1} of ${steps} (eta ${eta}${prior ? ", with the prior" : ""}); use a smaller eta or lam`);
+      }
+    }
   }
   return x;
 }
@@ -124,4 +135,74 @@ export function sneakyFrom(
   onStep?: (step: number, cost: number) => void,
 ): Float64Array {
   return descend(net, x, oneHot(n, net.outputSize), steps, eta, ridgePrior(xTarget, lam), onStep);
+}
+
+// ---------------------------------------------------------------- many images at once
+
+export interface BatchAttackOptions {
+  /** Seed of the random starting images, drawn image after image (default 0). */
+  seed?: number;
+}
+
+function articleProgram(
+  net: Network, goals: ArrayLike<number>, steps: number, eta: number, seed: number, prior: { targets: Float32Array; lam: number } | null,
+): DescentProgram {
+  if (!(net instanceof Network)) throw new TypeError("net must be a Network");
+  checkCount(steps, "steps");
+  if (steps > 2 ** 31 - 1) throw new RangeError(`steps must be at most ${2 ** 31 - 1}, got ${steps}`);
+  checkFinite(eta, "eta");
+  checkSeed(seed);
+  if (!goals || typeof goals.length !== "number") throw new TypeError("goals must be an array of labels");
+  const labels = checkLabels(goals, goals.length, net.outputSize, "goals");
+  const d = net.inputSize;
+  const starts = new Float64Array(labels.length * d);
+  drawStarts("noise", createRng(seed), starts, starts, d);
+  return {
+    starts, labels, loss: { name: "quadratic", kappa: 0, targeted: true }, steps, step: "gradient", stepSize: eta,
+    priorTargets: prior?.targets ?? null, lam: prior?.lam ?? 0, origins: null, ball: "none", eps: 0, clip: false, earlyStop: false,
+  };
+}
+
+function runArticle(net: Network, program: DescentProgram): Float32Array {
+  const { images } = runSync(descentWork(net, program));
+  checkDiverged(images, net.inputSize, program);
+  return images instanceof Float32Array ? images : Float32Array.from(images);
+}
+
+/**
+ * The non-targeted attack (`adversarial`) on many goals at once: image i starts from
+ * N(0.5, 0.3) noise (drawn from one stream seeded by `seed`, image 0 first) and descends
+ * towards the one-hot output of `goals[i]`. Returns goals.length x sizes[0] float32 numbers.
+ * A configuration of the one attack loop (see attacks/loop.ts), run whole in the backend's fused
+ * kernel; with one goal it gives `adversarial(net, goal, steps, eta, { seed })` up to float32
+ * rounding (exactly, on the reference backend).
+ *
+ *   const xs = adversarialBatch(net, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 1000, 1, { seed: 1 });
+ */
+export function adversarialBatch(
+  net: Network, goals: ArrayLike<number>, steps: number, eta: number, options: BatchAttackOptions = {},
+): Float32Array {
+  return runArticle(net, articleProgram(net, goals, steps, eta, options.seed ?? DEFAULT_SEED, null));
+}
+
+/**
+ * The sneaky attack (`sneakyAdversarial`) on many images at once: image i starts from
+ * N(0.5, 0.3) noise (one stream seeded by `seed`, image 0 first) and descends on
+ * 1/2 ||a(x) - onehot(goals[i])||^2 + lam/2 ||x - target_i||^2, where target_i is row i of
+ * `xTargets` (goals.length x sizes[0] numbers in [0, 1]). Returns goals.length x sizes[0]
+ * float32 numbers. With one goal it gives `sneakyAdversarial(net, goal, target, steps, eta,
+ * lam, { seed })` up to float32 rounding.
+ *
+ *   const xs = sneakyAdversarialBatch(net, [8, 8], test.images.subarray(0, 2 * 784), 100, 1);
+ */
+export function sneakyAdversarialBatch(
+  net: Network, goals: ArrayLike<number>, xTargets: ArrayLike<number>, steps: number, eta: number, lam = 0.05,
+  options: BatchAttackOptions = {},
+): Float32Array {
+  checkFinite(lam, "lam");
+  if (!(net instanceof Network)) throw new TypeError("net must be a Network");
+  const n = checkImages(xTargets, net.inputSize, "xTargets");
+  if (goals && n !== goals.length) throw new RangeError(`xTargets holds ${n} images but there are ${goals.length} goals`);
+  const program = articleProgram(net, goals, steps, eta, options.seed ?? DEFAULT_SEED, { targets: Float32Array.from(xTargets), lam });
+  return runArticle(net, program);
 }

@@ -126,8 +126,11 @@ function prepare(model: Classifier, images: ArrayLike<number>, labels: ArrayLike
   };
 }
 
-/** One run of the loop on the model: the fused kernel when the model is a dense network, else the readable loop. */
-function descent(model: Classifier, program: DescentProgram, onChunk?: (done: number) => void): Work<DescentResult> {
+/**
+ * One run of the loop from given starting images: the backend's fused kernel when the model is a
+ * dense network, else the readable loop of model/descent.ts. Arguments are taken as checked.
+ */
+export function descentWork(model: Classifier, program: DescentProgram, onChunk?: (done: number) => void): Work<DescentResult> {
   const dense: DenseModel | null | undefined = model.dense?.();
   if (dense) return backend().descend(dense, program, onChunk);
   return runDescent({
@@ -147,7 +150,7 @@ function* attackWork(model: Classifier, p: Prepared, onProgress?: (done: number,
   for (let r = 0; r < p.restarts; r++) {
     const starts = new Float64Array(p.n * d);
     drawStarts(p.start, rng, p.clean, starts, d, p.program.eps, p.program.ball === "l2" ? "l2" : "linf");
-    const run = yield* descent(model, { ...p.program, starts }, (done) => onProgress?.(r * p.n + done, total));
+    const run = yield* descentWork(model, { ...p.program, starts }, (done) => onProgress?.(r * p.n + done, total));
     checkDiverged(run.images, d, p.program);
     if (best === null) {
       best = run.images;
@@ -170,7 +173,7 @@ function* attackWork(model: Classifier, p: Prepared, onProgress?: (done: number,
 }
 
 /** A NaN or infinite pixel after the loop means the steps diverged: say so, with the step settings. */
-function checkDiverged(images: ArrayLike<number>, d: number, program: Omit<DescentProgram, "starts">): void {
+export function checkDiverged(images: ArrayLike<number>, d: number, program: Omit<DescentProgram, "starts">): void {
   for (let q = 0; q < images.length; q++) {
     if (!Number.isFinite(images[q])) {
       throw new RangeError(

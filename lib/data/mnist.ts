@@ -74,7 +74,7 @@ function readPair(dir: string, imagesName: string, labelsName: string): Dataset 
   const labelsPath = findFile(dir, labelsName);
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
-  if (images.dims.length !== 3 || images.dims[1] * images.dims[2] !== IMAGE_SIZE) {
+  if (images.dims.length !== 3 || images.dims[1] !== 28 || images.dims[2] !== 28) {
     throw new Error(`${imagesPath}: expected images of shape [n, 28, 28], got [${images.dims.join(", ")}]`);
   }
   if (labels.dims.length !== 1) {

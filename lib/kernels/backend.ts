@@ -1,3 +1,4 @@
+import { argmaxRow } from "../util/argmax";
 import type {
   Backend, Ball, DenseModel, DescentProgram, DescentResult, GradientResult, LossName, LossSpec, StepRule, TrainProgram,
   TrainReport,
@@ -280,9 +281,7 @@ function* copyRows(arena: Arena, ptr: number, data: ArrayLike<number>, n: number
 function countRight(outputs: Float32Array, labels: Uint8Array, k: number): number {
   let correct = 0;
   for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (outputs[i * k + j] > outputs[i * k + best]) best = j;
-    if (best === labels[i]) correct++;
+    if (argmaxRow(outputs, i * k, k) === labels[i]) correct++;
   }
   return correct;
 }

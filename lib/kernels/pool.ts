@@ -15,12 +15,12 @@ import {
  * asynchronous call awaits). One job runs at a time.
  *
  *   const engine = kernelEngine();
- *   engine.run({ kernel: "attackRange", args: [...], splitAt: 4 });  // start + finish
+ *   engine.run({ kernel: "descendRange", args: [...], splitAt: 2 });  // start + finish
  */
 export class KernelEngine {
   readonly memory = createSharedMemory();
   readonly arena = new Arena(this.memory);
-  /** The kernels instantiated on this thread (for helpers such as attackScratchBytes). */
+  /** The kernels instantiated on this thread (for helpers such as groupScratchBytes). */
   readonly kernels: KernelExports;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private readonly args = new Float64Array(new SharedArrayBuffer(MAX_ARGS * 8));

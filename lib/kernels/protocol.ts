@@ -8,7 +8,7 @@
  * appended. The parts are fixed by T alone, and every kernel computes each number the same
  * way whichever part it falls in.
  */
-export const KERNEL_NAMES = ["feedforwardRange", "attackRange", "sgdRange", "gradientRange", "descendRange"] as const;
+export const KERNEL_NAMES = ["feedforwardRange", "sgdRange", "gradientRange", "descendRange"] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** Control word indices. */

@@ -39,24 +39,27 @@ export function parseNetworkJson(json: unknown, source: string): ParsedNetwork {
   if (json === null || typeof json !== "object" || Array.isArray(json)) fail("expected an object with sizes, weights and biases");
   const { format, sizes, weights, biases, activations, loss } = json as Record<string, unknown>;
   if (format !== undefined && format !== 1 && format !== NETWORK_FORMAT) {
-    fail(`format must be 1 or ${NETWORK_FORMAT}, got ${JSON.stringify(format)} (a newer version of this library may read it)`);
+    fail(`format must be 1 or ${NETWORK_FORMAT}, got ${short(format)} (a newer version of this library may read it)`);
   }
   if (!Array.isArray(sizes) || sizes.length < 2) fail(`sizes must list at least two layers, got ${short(sizes)}`);
   const ns = sizes as unknown[];
-  ns.forEach((n, l) => {
+  // Index loops, not forEach, here and below: forEach skips the holes of a sparse array.
+  for (let l = 0; l < ns.length; l++) {
+    const n = ns[l];
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) fail(`sizes[${l}] must be a whole number >= 1, got ${short(n)}`);
-  });
+  }
   const layers = ns.length - 1;
   let acts: ActivationName[];
   if (activations === undefined) {
     acts = new Array<ActivationName>(layers).fill("sigmoid");
   } else {
     if (!Array.isArray(activations) || activations.length !== layers) fail(`activations must list ${layers} names, got ${short(activations)}`);
-    (activations as unknown[]).forEach((a, l) => {
+    for (let l = 0; l < layers; l++) {
+      const a = (activations as unknown[])[l];
       if (typeof a !== "string" || !ACTIVATION_NAMES.includes(a as ActivationName)) {
         fail(`activations[${l}] must be one of ${ACTIVATION_NAMES.join(", ")}, got ${short(a)}`);
       }
-    });
+    }
     acts = activations as ActivationName[];
   }
   if (loss !== undefined && (typeof loss !== "string" || !TRAINING_LOSSES.includes(loss as LossName))) {
@@ -69,7 +72,7 @@ export function parseNetworkJson(json: unknown, source: string): ParsedNetwork {
     const cols = ns[l] as number;
     const W = (weights as unknown[])[l];
     if (!Array.isArray(W) || W.length !== rows) fail(`weights[${l}] must have ${rows} rows (sizes[${l + 1}]), got ${Array.isArray(W) ? W.length : typeof W}`);
-    (W as unknown[]).forEach((row, r) => checkNumbers(row, cols, `weights[${l}][${r}]`, fail));
+    for (let r = 0; r < rows; r++) checkNumbers((W as unknown[])[r], cols, `weights[${l}][${r}]`, fail);
     checkNumbers((biases as unknown[])[l], rows, `biases[${l}]`, fail);
   }
   return {
@@ -78,15 +81,21 @@ export function parseNetworkJson(json: unknown, source: string): ParsedNetwork {
   };
 }
 
-/** A value for an error message, cut short. */
+/**
+ * A value for an error message, cut short. Arrays and objects are described, not serialised:
+ * JSON.stringify overflows the stack on input nested thousands of levels deep.
+ */
 function short(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (v !== null && typeof v === "object") return "an object";
+  const s = typeof v === "string" ? JSON.stringify(v) : String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function checkNumbers(v: unknown, length: number, name: string, fail: (what: string) => never): void {
   if (!Array.isArray(v) || v.length !== length) fail(`${name} must have ${length} numbers, got ${Array.isArray(v) ? v.length : typeof v}`);
-  (v as unknown[]).forEach((x, i) => {
+  for (let i = 0; i < length; i++) {
+    const x = (v as unknown[])[i];
     if (typeof x !== "number" || !Number.isFinite(x)) fail(`${name}[${i}] must be a finite number, got ${short(x)}`);
-  });
+  }
 }

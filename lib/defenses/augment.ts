@@ -1,34 +1,12 @@
 import { Network } from "../model/network";
 import { Dataset, makeDataset } from "../data/dataset";
-import { noiseImage, sneakyFrom, START_MEAN, START_SD } from "../attacks/article";
-import { attackChunks, AttackSource } from "../kernels/batch";
-import { runAsync, runSync, Work } from "../kernels/drive";
+import { noiseImage, sneakyFrom } from "../attacks/article";
+import { checkDiverged, descentWork } from "../attacks/loop";
+import { drawStarts } from "../attacks/start";
+import type { DescentProgram } from "../model/backend";
+import { runAsync, runSync, Work } from "../util/work";
 import { createRng, DEFAULT_SEED, Rng } from "../util/random";
 import { checkCount, checkFinite, checkSeed } from "../util/validate";
-
-/**
- * Defence 1 (article §4): every pixel above `threshold` becomes 1, every other 0, which wipes
- * out the faint grey background adversarial examples carry. Works on one image or on n images
- * back to back (it is pixel by pixel). Returns a new array. Its derivative is 0 almost everywhere
- * (`binaryThreshold.backward`), which is why a gradient attack that ignores it stalls.
- *
- *   binaryThreshold([0.2, 0.5, 0.51])  // Float64Array [0, 0, 1]
- */
-export const binaryThreshold = Object.assign(
-  function binaryThreshold(x: ArrayLike<number>, threshold = 0.5): Float64Array {
-    checkFinite(threshold, "threshold");
-    const out = new Float64Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      if (Number.isNaN(x[i])) throw new RangeError(`binaryThreshold: x[${i}] is NaN`);
-      out[i] = x[i] > threshold ? 1 : 0;
-    }
-    return out;
-  },
-  {
-    /** The exact derivative: 0 everywhere but at the threshold itself, where it does not exist. */
-    backward: (images: ArrayLike<number>, _gradOut: ArrayLike<number>): Float64Array => new Float64Array(images.length),
-  },
-);
 
 export interface AugmentOptions {
   seed?: number;
@@ -130,22 +108,26 @@ function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, o
   const { seed, eta, lam, byDigit } = prepareAugment(net, n, data, steps, options);
   const size = net.inputSize;
   const rng = createRng(seed);
-  const { images, labels, goals, sources } = augmentedArrays(n, size);
-  const source: AttackSource = {
-    fill(i0, i1, starts, targets, goalRows) {
-      for (let i = i0; i < i1; i++) {
-        const { d, j, f } = drawExample(rng, byDigit);
-        const row = (i - i0) * size;
-        for (let p = 0; p < size; p++) starts[row + p] = rng.normal(START_MEAN, START_SD);
-        targets!.set(data.images.subarray(j * size, (j + 1) * size), row);
-        goalRows[i - i0] = f;
-        labels[i] = d;
-        goals[i] = f;
-        sources[i] = j;
-      }
-    },
+  const { labels, goals, sources } = augmentedArrays(n, size);
+  // Every example's draws in the reference's order (digit, image, fake label, start pixels), then
+  // the whole set as one configuration of the attack loop, run in the backend's fused kernel.
+  const starts = new Float64Array(n * size);
+  const targets = new Float32Array(n * size);
+  for (let i = 0; i < n; i++) {
+    const { d, j, f } = drawExample(rng, byDigit);
+    drawStarts("noise", rng, starts, starts.subarray(i * size, (i + 1) * size), size);
+    targets.set(data.images.subarray(j * size, (j + 1) * size), i * size);
+    labels[i] = d;
+    goals[i] = f;
+    sources[i] = j;
+  }
+  const program: DescentProgram = {
+    starts, labels: goals, loss: { name: "quadratic", kappa: 0, targeted: true }, steps, step: "gradient", stepSize: eta,
+    priorTargets: targets, lam, origins: null, ball: "none", eps: 0, clip: false, earlyStop: false,
   };
-  yield* attackChunks(net, n, source, true, steps, eta, lam, images, (done) => options.onProgress?.(done, n));
+  const result = yield* descentWork(net, program, (done) => options.onProgress?.(done, n));
+  checkDiverged(result.images, size, program);
+  const images = result.images instanceof Float32Array ? result.images : Float32Array.from(result.images);
   return Object.assign(makeDataset(images, labels, size), { goals, sources });
 }
 
