@@ -130,7 +130,8 @@ describe("notebooks in a browser", function () {
     for (const run of executed.runs.filter((r) => r.ok)) {
       const { page, errors } = await open(run.html);
       try {
-        const figures = page.locator(".advlab-figure", { has: page.locator(".updatemenu-button") });
+        // Toggle figures: buttons and no slider (an animation's Play / Pause are buttons too).
+        const figures = page.locator(".advlab-figure", { has: page.locator(".updatemenu-button"), hasNot: page.locator(".slider-container") });
         const count = await figures.count();
         for (let i = 0; i < count; i++) {
           const figure = figures.nth(i);
@@ -157,5 +158,37 @@ describe("notebooks in a browser", function () {
     }
     // The article's "click to switch" figures (original vs adversarial, adversarial vs thresholded).
     expect(toggles, "no toggle figure in any notebook").to.be.greaterThan(0);
+  });
+
+  it("an animation shows another frame when one is chosen, and Play runs back to the last frame", async function () {
+    this.timeout(180000);
+    let animations = 0;
+    for (const run of executed.runs.filter((r) => r.ok)) {
+      const { page, errors } = await open(run.html);
+      try {
+        const figures = page.locator(".advlab-figure", { has: page.locator(".slider-container") });
+        const count = await figures.count();
+        for (let i = 0; i < count; i++) {
+          const figure = figures.nth(i);
+          const picture = () => figure.locator("g.hm image").first().getAttribute("href");
+          const last = await picture();
+          // Frame "0", as the slider's first step would show it.
+          await figure.evaluate((gd) => (window as unknown as { Plotly: { animate: (...a: unknown[]) => Promise<void> } }).Plotly.animate(
+            gd, ["0"], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } }));
+          await page.waitForTimeout(300);
+          expect(await picture(), `${run.name} animation ${i}: frame 0 looks like the last`).to.not.equal(last);
+          await figure.locator(".updatemenu-button").first().click();  // Play
+          await page.waitForFunction(
+            ({ id, href }) => document.getElementById(id)?.querySelector("g.hm image")?.getAttribute("href") === href,
+            { id: (await figure.getAttribute("id")) ?? "", href: last }, { timeout: 30000 },
+          );
+          animations++;
+        }
+        expect(errors, run.name).to.deep.equal([]);
+      } finally {
+        await page.close();
+      }
+    }
+    expect(animations, "no animation in any notebook").to.be.greaterThan(0);
   });
 });
