@@ -40,13 +40,17 @@ export function feedforwardBatch(net: Network, images: ArrayLike<number>): Float
   const engine = kernelEngine();
   const { arena } = engine;
   const out = new Float32Array(n * net.outputSize);
-  const handle = uploadNetwork(arena, net);
-  const chunk = 8192;
-  const inPtr = arena.alloc(4 * Math.min(n, chunk) * net.inputSize);
-  const outPtr = arena.alloc(4 * Math.min(n, chunk) * net.outputSize);
-  const stride = lineUp(feedforwardScratchBytes(net.sizes));
-  const scratch = arena.alloc(stride * engine.threadCount);
+  // Every region is taken inside the try, so a failed allocation frees the ones before it.
+  let handle: NetHandle | null = null;
+  const regions: number[] = [];
+  const take = (bytes: number) => { const p = arena.alloc(bytes); regions.push(p); return p; };
   try {
+    handle = arena.allOrNothing(() => uploadNetwork(arena, net));
+    const chunk = 8192;
+    const inPtr = take(4 * Math.min(n, chunk) * net.inputSize);
+    const outPtr = take(4 * Math.min(n, chunk) * net.outputSize);
+    const stride = lineUp(feedforwardScratchBytes(net.sizes));
+    const scratch = take(stride * engine.threadCount);
     for (let i0 = 0; i0 < n; i0 += chunk) {
       const m = Math.min(chunk, n - i0);
       const src = images as ArrayLike<number> & { subarray?: (a: number, b: number) => ArrayLike<number> };
@@ -57,8 +61,8 @@ export function feedforwardBatch(net: Network, images: ArrayLike<number>): Float
       out.set(arena.f32(outPtr, m * net.outputSize), i0 * net.outputSize);
     }
   } finally {
-    [inPtr, outPtr, scratch].forEach((p) => arena.free(p));
-    freeNetwork(arena, handle);
+    regions.forEach((p) => arena.free(p));
+    if (handle) freeNetwork(arena, handle);
   }
   return out;
 }
@@ -131,7 +135,7 @@ export function* attackChunks(
   const take = (bytes: number) => { const p = arena.alloc(bytes); regions.push(p); return p; };
   engine.begin();
   try {
-    handle = uploadNetwork(arena, net);
+    handle = arena.allOrNothing(() => uploadNetwork(arena, net));
     const chunk = Math.min(attackChunkSize(steps, engine.threadCount), Math.max(n, 1));
     const sets = [0, 1].map(() => ({
       x: take(4 * chunk * size), targets: withTargets ? take(4 * chunk * size) : 0, goals: take(chunk),

@@ -1,37 +1,35 @@
 import { kernelEngine } from "./pool";
+import { runAsync as runAsyncWork, runSync as runSyncWork, Work } from "../util/work";
 
 /**
- * Long computations are written once, as generators over the kernel engine, and run either
- * straight through (the synchronous API) or with the event loop free while the workers compute
- * and between chunks (the asynchronous API, so a notebook can draw progress meanwhile). Both
- * give the same numbers: the driver only decides how this thread waits.
- *
- * A generator yields WAIT after starting a job (and doing whatever it overlaps with it): the
- * driver collects the job, blocking or awaiting. Any other value marks a chunk boundary.
+ * The kernel engine's face of the work driver (util/work.ts, which does the running, the
+ * interrupting and the rest of the lifecycle): generators written against the engine yield WAIT
+ * after starting a job, and it becomes the engine's `Pending`. Any other value marks a chunk
+ * boundary.
  */
 export const WAIT = Symbol("wait for the running kernel job");
 
-export type Work<T> = Generator<unknown, T, void>;
+export type { Work };
 
-export function runSync<T>(work: Work<T>): T {
+/** `work` with WAIT replaced by the engine's pending job; closing it closes `work`. */
+function* adapt<T>(work: Work<T>): Work<T> {
   const engine = kernelEngine();
-  for (;;) {
-    const r = work.next();
-    if (r.done) return r.value;
-    if (r.value === WAIT) engine.finish();
+  try {
+    for (;;) {
+      const r = work.next();
+      if (r.done) return r.value;
+      yield r.value === WAIT ? engine.pending : r.value;
+    }
+  } finally {
+    work.return(undefined as never);
   }
 }
 
+export function runSync<T>(work: Work<T>, name?: string): T {
+  return runSyncWork(adapt(work), name);
+}
+
 /** Yields to the event loop at every chunk boundary; runs after earlier asynchronous calls. */
-export function runAsync<T>(work: () => Work<T>): Promise<T> {
-  const engine = kernelEngine();
-  return engine.exclusive(async () => {
-    const gen = work();
-    for (;;) {
-      const r = gen.next();
-      if (r.done) return r.value;
-      if (r.value === WAIT) await engine.finishAsync();
-      else await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  });
+export function runAsync<T>(work: () => Work<T>, name?: string): Promise<T> {
+  return name === undefined ? runAsyncWork(() => adapt(work())) : runAsyncWork(() => adapt(work()), name);
 }

@@ -25,6 +25,23 @@ export const FAILED = 9;     // a worker's kernel threw
 export const CONTROL_WORDS = 16;
 export const MAX_ARGS = 16;
 
+/** FN of a job that runs no kernel: each thread times a fixed loop (the engine's load probe). */
+export const PROBE_FN = -2;
+
+/**
+ * The cancel word: an i32 in the kernels' shared memory (below the arena's 64 KiB base, on a
+ * cache line of its own), set to 1 when the computation under way is interrupted and to 0 when
+ * the next one starts. Long kernels may poll it (`atomic.load<i32>(CANCEL_AT)`) between image
+ * groups or mini-batches and return early; the engine then discards the job's results.
+ */
+export const CANCEL_AT = 65536 - 64;
+
+/**
+ * Per-worker health words (a separate SharedArrayBuffer, 2 words a worker): [2t] the worker's
+ * Linux thread id (0 if unknown), [2t + 1] its exit code + 1 once it exits (0 while alive).
+ */
+export const HEALTH_WORDS = 2;
+
 export interface Job {
   kernel: KernelName;
   args: number[];

@@ -38,7 +38,7 @@ export function* sgdFast(
   let handle: NetHandle | null = null;
   engine.begin();
   try {
-    handle = uploadNetwork(arena, net);
+    handle = arena.allOrNothing(() => uploadNetwork(arena, net));
     const images = take(4 * n * size);
     yield* copyImages(arena, images, training, size);
     const labels = take(n);

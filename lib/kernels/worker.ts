@@ -3,9 +3,11 @@
  * the control sequence number to move, runs its part of the job and counts itself done.
  */
 import { workerData } from "node:worker_threads";
+import { readlinkSync } from "node:fs";
 import { instantiate, KernelExports, WasmMemory, WasmModule } from "./wasm";
 import {
-  APPEND_THREAD, DONE, FAILED, FN, KERNEL_NAMES, NARGS, SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT, THREADS, threadArgs,
+  APPEND_THREAD, DONE, FAILED, FN, HEALTH_WORDS, KERNEL_NAMES, NARGS, PROBE_FN, SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT,
+  THREADS, threadArgs,
 } from "./protocol";
 
 interface WorkerInit {
@@ -13,14 +15,42 @@ interface WorkerInit {
   memory: WasmMemory;
   control: SharedArrayBuffer;
   args: SharedArrayBuffer;
+  health: SharedArrayBuffer;
+  timing: SharedArrayBuffer;
   t: number;
   seq: number;
 }
 
 const init = workerData as WorkerInit;
+const health = new Int32Array(init.health);
+
+// The engine watches these words while it waits: a worker that is gone fails the job instead
+// of leaving it waiting forever. The exit handler covers throws and process.exit(); the thread
+// id (Linux) lets the engine see a thread that vanished without running it (terminate()).
+process.on("exit", (code) => {
+  Atomics.store(health, HEALTH_WORDS * init.t + 1, code + 1);
+  Atomics.notify(new Int32Array(init.control), DONE);
+});
+try {
+  Atomics.store(health, HEALTH_WORDS * init.t, Number(readlinkSync("/proc/thread-self").split("/").pop()) || 0);
+} catch {
+  // not Linux: the exit handler and the 'exit' event remain
+}
+
 const kernels = instantiate(init.module, init.memory);
 const control = new Int32Array(init.control);
 const args = new Float64Array(init.args);
+const timing = new Float64Array(init.timing);
+
+/** A fixed amount of plain arithmetic, timed: how much of a core this thread gets. */
+function probe(iterations: number): number {
+  let x = 1;
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  const ms = performance.now() - start;
+  return x === 0.5 ? -1 : ms; // uses x, so the loop is not optimised away
+}
+probe(200_000); // compiled before it is timed
 
 let seen = init.seq;
 for (;;) {
@@ -31,10 +61,14 @@ for (;;) {
   const T = control[THREADS];
   if (init.t < T) {
     try {
-      const a = threadArgs(args, control[NARGS], control[SPLIT_AT], control[SCRATCH_AT], control[SCRATCH_STRIDE],
-        control[APPEND_THREAD] === 1, init.t, T);
-      const fn = kernels[KERNEL_NAMES[control[FN]]] as (...xs: number[]) => void;
-      fn.apply(kernels as KernelExports, a);
+      if (control[FN] === PROBE_FN) {
+        timing[init.t] = probe(args[0]);
+      } else {
+        const a = threadArgs(args, control[NARGS], control[SPLIT_AT], control[SCRATCH_AT], control[SCRATCH_STRIDE],
+          control[APPEND_THREAD] === 1, init.t, T);
+        const fn = kernels[KERNEL_NAMES[control[FN]]] as (...xs: number[]) => void;
+        fn.apply(kernels as KernelExports, a);
+      }
     } catch {
       Atomics.store(control, FAILED, 1);
     }
