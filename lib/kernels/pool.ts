@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Arena } from "./arena";
 import { createSharedMemory, instantiate, kernelModule, KernelExports } from "./wasm";
@@ -56,6 +56,8 @@ export class KernelEngine implements WorkHost {
   private running: KernelName | "probe" | null = null;
   /** Threads of the running (or last) job. */
   private jobThreads = 0;
+  /** Jobs posted so far (an awaited job that someone else collected is not collected twice). */
+  private jobSeq = 0;
   /** Why a worker is gone, as its 'exit' or 'error' event told. */
   private lost: string | null = null;
   /** Computations under way (their memory is sized for the current thread count). */
@@ -107,12 +109,18 @@ export class KernelEngine implements WorkHost {
     const t = this.workers.length;
     this.health[HEALTH_WORDS * t] = 0;
     this.health[HEALTH_WORDS * t + 1] = 0;
+    const tasks = () => (PROC_TASKS ? readdirSync("/proc/self/task") : []);
+    const before = new Set(tasks());
     const worker = new Worker(join(__dirname, "worker.js"), {
       workerData: {
         module: kernelModule(), memory: this.memory, control: this.control.buffer, args: this.args.buffer,
         health: this.health.buffer, timing: this.timing.buffer, t, seq: Atomics.load(this.control, SEQ),
       },
     });
+    // The new thread's id, known before it runs any code (it may be lost before it could tell
+    // its own); the worker writes the same id again once it starts.
+    const born = tasks().filter((id) => !before.has(id));
+    if (born.length === 1) Atomics.compareExchange(this.health, HEALTH_WORDS * t, 0, Number(born[0]));
     worker.unref();
     worker.on("error", (e) => {
       if (!this.workers.includes(worker)) return;
@@ -134,14 +142,17 @@ export class KernelEngine implements WorkHost {
     void worker.terminate();
   }
 
-  /** Why a worker is gone, or null while all of them run. */
-  private deadWorker(): string | null {
+  /**
+   * Why a worker is gone, or null while all of them run. `thorough` also asks /proc whether each
+   * thread still exists (a few microseconds a worker: done while waiting, not before each job).
+   */
+  private deadWorker(thorough: boolean): string | null {
     if (this.lost) return this.lost;
     for (let t = 0; t < this.workers.length; t++) {
       const exit = Atomics.load(this.health, HEALTH_WORDS * t + 1);
       if (exit) return `kernel worker ${t} exited (code ${exit - 1})`;
       const tid = Atomics.load(this.health, HEALTH_WORDS * t);
-      if (tid && PROC_TASKS && !existsSync(`/proc/self/task/${tid}`)) return `kernel worker ${t} (thread ${tid}) stopped`;
+      if (thorough && tid && PROC_TASKS && !existsSync(`/proc/self/task/${tid}`)) return `kernel worker ${t} (thread ${tid}) stopped`;
     }
     return null;
   }
@@ -171,7 +182,7 @@ export class KernelEngine implements WorkHost {
     if (this.running) {
       throw new Error(`the fast kernels are busy with a ${this.running} job from an asynchronous call; await that call first`);
     }
-    const why = this.deadWorker();
+    const why = this.deadWorker(false);
     if (why) {
       process.emitWarning(`${why}; the kernel engine restarted its workers`);
       this.restartWorkers();
@@ -194,6 +205,7 @@ export class KernelEngine implements WorkHost {
     c[FAILED] = 0;
     this.args.set(job.args);
     this.jobThreads = threads;
+    this.jobSeq++;
     Atomics.store(c, DONE, 0);
     Atomics.add(c, SEQ, 1);
     Atomics.notify(c, SEQ);
@@ -223,17 +235,21 @@ export class KernelEngine implements WorkHost {
   /** Resolves when the running job is done, leaving the event loop free meanwhile. */
   async finishAsync(): Promise<void> {
     const c = this.control;
+    const job = this.jobSeq;
     for (let done = Atomics.load(c, DONE); done < this.jobThreads; done = Atomics.load(c, DONE)) {
       const wait = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } })
         .waitAsync(c, DONE, done, WAIT_SLICE_MS);
       if (wait.async) await wait.value;
+      // Collected meanwhile by a synchronous caller that stopped this (interrupted) run.
+      if (this.jobSeq !== job || !this.running) return;
       if (Atomics.load(c, DONE) === done) this.failIfWorkerLost();
     }
+    if (this.jobSeq !== job || !this.running) return;
     this.collect();
   }
 
   private failIfWorkerLost(): void {
-    const why = this.deadWorker();
+    const why = this.deadWorker(true);
     if (!why) return;
     const kernel = this.running;
     this.restartWorkers();

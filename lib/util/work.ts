@@ -56,6 +56,8 @@ const hosts: WorkHost[] = [];
 export function registerHost(host: WorkHost): void {
   if (!hosts.includes(host)) hosts.push(host);
   watcherPost({ buffer: host.cancelWord.buffer, index: host.cancelWord.index });
+  // Started now, so that it is up by the time a long synchronous call blocks.
+  startWatcher();
 }
 
 // ---------------------------------------------------------------- interrupts
@@ -183,8 +185,14 @@ function closeQuietly(work: Work<unknown>): void {
 /** Synchronous runs on the stack (outermost first); `stepping`: inside its generator, where callbacks may nest runs. */
 const syncStack: { work: Work<unknown>; stepping: boolean }[] = [];
 let syncDepth = 0;
-/** Names of asynchronous runs started and not yet settled (first = the one under way). */
-const asyncRuns: string[] = [];
+/** An asynchronous call: queued, then running, then done (settled, or reaped after an interrupt). */
+interface AsyncRun {
+  name: string;
+  gen: Work<unknown> | null;
+  done: boolean;
+}
+/** Asynchronous calls not yet settled, in order (the first one runs, the others wait for it). */
+const asyncRuns: AsyncRun[] = [];
 /** True while an asynchronous run's generator is stepping (its callbacks may call synchronous functions). */
 let asyncStepping = false;
 let keepAlive: ReturnType<typeof setInterval> | null = null;
@@ -210,11 +218,31 @@ function recoverAbandoned(): void {
   clearInterrupt();
 }
 
+/**
+ * An interrupted asynchronous run whose promise has not settled yet (it waits for its job, e.g.
+ * after tslab ended the interrupted cell at once): stops its job and closes it now, on behalf of
+ * the synchronous call that comes next. When its own continuation runs, it only rejects.
+ */
+function reapInterruptedAsync(): void {
+  const run = asyncRuns.find((r) => !r.done);
+  if (!run || !interrupted()) return;
+  run.done = true;
+  hosts.forEach((h) => h.stop());
+  if (run.gen) closeQuietly(run.gen);
+  runEnded(true);
+  clearInterrupt();
+}
+
 /** Refuses a synchronous call while an asynchronous run is under way (outside its own callbacks). */
 export function refuseDuringAsync(what?: string): void {
-  if (asyncRuns.length > 0 && !asyncStepping) {
-    throw new Error(`${what ?? callerName("a synchronous call")}: an asynchronous call (${asyncRuns[0]}) is under way; await it first`);
-  }
+  if (asyncStepping) return;
+  reapInterruptedAsync();
+  const live = asyncRuns.find((r) => !r.done);
+  if (live) throw new Error(`${what ?? callerName("a synchronous call")}: an asynchronous call (${live.name}) is under way; await it first`);
+}
+
+function asyncUnderWay(): boolean {
+  return asyncRuns.some((r) => !r.done);
 }
 
 /** Runs `work` to the end on this thread; `name` goes into errors (default: the calling function's name). */
@@ -223,7 +251,7 @@ export function runSync<T>(work: Work<T>, name?: string): T {
   // A run can only start inside another while that one's generator steps (in a callback); if the
   // innermost run is waiting instead, it cannot be on the stack: it was abandoned.
   if (syncDepth > 0 && !syncStack[syncStack.length - 1].stepping) recoverAbandoned();
-  const outermost = syncDepth === 0 && asyncRuns.length === 0;
+  const outermost = syncDepth === 0 && !asyncUnderWay();
   if (outermost) {
     runStarted();
     // Microtasks run only once the stack is empty: if this run is still on the books then, it
@@ -261,13 +289,20 @@ export function runSync<T>(work: Work<T>, name?: string): T {
 }
 
 /** Frames of the drivers themselves, skipped when naming the caller. */
-const INTERNAL = new Set(["callerName", "runSync", "runAsync", "run", "adapt", "refuseDuringAsync", "Object", "Generator", "next"]);
+const INTERNAL = new Set(["callerName", "runSync", "runAsync", "run", "adapt", "jobWork", "refuseDuringAsync", "Object", "Generator", "next"]);
 
 /** The name of the library function that called, e.g. "sgdAsync" or "augmentData" (for errors), from the stack. */
 function callerName(fallback: string): string {
-  const stack = new Error().stack ?? "";
-  for (const m of stack.matchAll(/\n\s+at (?:async )?(?:new )?(?:[\w$]+\.)*([\w$]+)(?: \[as [\w$]+\])? \(/g)) {
-    if (!INTERNAL.has(m[1])) return m[1];
+  // Structured frames: cheap, where formatting a stack (with source maps) is not.
+  const saved = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_e, frames) => frames;
+  const holder: { stack?: unknown } = {};
+  Error.captureStackTrace(holder, callerName);
+  const frames = holder.stack as NodeJS.CallSite[] | undefined;
+  Error.prepareStackTrace = saved;
+  for (const f of frames ?? []) {
+    const name = f.getFunctionName() ?? f.getMethodName();
+    if (name && !INTERNAL.has(name)) return name.replace(/^.*\./, "");
   }
   return fallback;
 }
@@ -280,12 +315,14 @@ let queue: Promise<unknown> = Promise.resolve();
  * calling function's name, e.g. "sgdAsync").
  */
 export function runAsync<T>(work: () => Work<T>, name = callerName("an asynchronous call")): Promise<T> {
-  asyncRuns.push(name);
-  if (asyncRuns.length === 1) {
-    keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
-    if (isMainThread) process.on("SIGINT", onSigint);
-  }
+  const run: AsyncRun = { name, gen: null, done: false };
+  asyncRuns.push(run);
+  if (asyncRuns.length === 1) keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
   const result = queue.then(async () => {
+    // Listening from here, not from the call: a listener added inside a `vm` call with
+    // breakOnSigint (a tslab cell) never hears SIGINT.
+    if (isMainThread && !process.listeners("SIGINT").includes(onSigint)) process.on("SIGINT", onSigint);
+    if (run.done) throw new InterruptedError(name);
     runStarted();
     let gen: Work<T> | null = null;
     let failed = true;
@@ -293,11 +330,12 @@ export function runAsync<T>(work: () => Work<T>, name = callerName("an asynchron
       asyncStepping = true;
       try {
         gen = work();
+        run.gen = gen;
       } finally {
         asyncStepping = false;
       }
       for (;;) {
-        if (interrupted()) throw new InterruptedError(name);
+        if (run.done || interrupted()) throw new InterruptedError(name);
         asyncStepping = true;
         let r: IteratorResult<unknown, T>;
         try {
@@ -313,17 +351,21 @@ export function runAsync<T>(work: () => Work<T>, name = callerName("an asynchron
         else await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (e) {
+      if (run.done) throw new InterruptedError(name); // reaped: already cleaned up
       if (gen) closeQuietly(gen);
       throw e;
     } finally {
-      runEnded(failed);
-      clearInterrupt();
+      if (!run.done) {
+        run.done = true;
+        runEnded(failed);
+        clearInterrupt();
+      }
     }
   });
   const settled = result.then(() => undefined, () => undefined);
   queue = settled;
   void settled.then(() => {
-    asyncRuns.shift();
+    asyncRuns.splice(asyncRuns.indexOf(run), 1);
     if (asyncRuns.length === 0) {
       if (keepAlive) clearInterval(keepAlive);
       keepAlive = null;
