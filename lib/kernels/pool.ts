@@ -8,7 +8,7 @@ import {
   APPEND_THREAD, CANCEL_AT, CONTROL_WORDS, DONE, FAILED, FN, HEALTH_WORDS, Job, KERNEL_NAMES, MAX_ARGS, NARGS, PROBE_FN,
   SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT, THREADS, KernelName,
 } from "./protocol";
-import { armInterruptWatcher, disarmInterruptWatcher, Pending, registerHost, runSync, WorkHost } from "../util/work";
+import { Pending, registerHost, runSync, WorkHost } from "../util/work";
 
 /** Most threads the engine runs (setThreads, ADVLAB_THREADS). */
 export const MAX_THREADS = 64;
@@ -17,14 +17,20 @@ const SPINS = 1000;
 /** How long one sleep of a waiting thread lasts before it looks at the workers' health (ms). */
 const WAIT_SLICE_MS = 100;
 /**
- * The load probe (default thread count only): every PROBE_EVERY_MS of long computations, time
- * a fixed loop (~PROBE_MS) on one worker and on all of them at once. When all at once take
- * LOADED_RATIO times as long, other processes hold some of the cores, and threads that meet at
- * barriers mostly wait for each other: jobs then run on one thread (the same numbers).
+ * The load probe (default thread count only). Threads that meet often (sgd meets twice per
+ * mini-batch) only gain when every one of them has a core: on a machine where other processes
+ * keep cores busy they wait for each other and run slower than one thread. So every
+ * PROBE_EVERY_MS of long computations, the engine times work shaped like an sgd epoch
+ * (PROBE_ROUNDS rounds of ~PROBE_ROUND_US of arithmetic, then a barrier with the kernels' spin
+ * limit) on one worker and split across all of them, and runs jobs on one thread unless all of
+ * them finish in at most PROBE_GAIN of one thread's time. Results are the same bits either way.
  */
 const PROBE_EVERY_MS = 10_000;
-const PROBE_MS = 8;
-const LOADED_RATIO = 1.25;
+const PROBE_ROUNDS = 300;
+const PROBE_ROUND_US = 25;
+const PROBE_GAIN = 0.85;
+/** The barrier spin limit the probe copies (train-fast.ts passes the same to the sgd kernel). */
+const PROBE_SPINS = 50_000;
 
 /** True where a thread's /proc entry tells whether it still runs (Linux). */
 const PROC_TASKS = existsSync("/proc/self/task");
@@ -49,6 +55,7 @@ export class KernelEngine implements WorkHost {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private readonly args = new Float64Array(new SharedArrayBuffer(MAX_ARGS * 8));
   private readonly timing = new Float64Array(new SharedArrayBuffer(MAX_THREADS * 8));
+  private readonly probeBarrier = new Int32Array(new SharedArrayBuffer(8));
   private health = new Int32Array(new SharedArrayBuffer(MAX_THREADS * HEALTH_WORDS * 4));
   private workers: Worker[] = [];
   /** Threads asked for (setThreads / ADVLAB_THREADS); false: the default, which may drop to 1 on a loaded machine. */
@@ -85,7 +92,7 @@ export class KernelEngine implements WorkHost {
     return this.jobThreads;
   }
 
-  /** Whether the last load probe found other processes holding cores (default thread count only). */
+  /** Whether the last load probe found that the threads gain too little to use more than one (default thread count only). */
   get machineLoaded(): boolean {
     return this.loaded;
   }
@@ -114,7 +121,7 @@ export class KernelEngine implements WorkHost {
     const worker = new Worker(join(__dirname, "worker.js"), {
       workerData: {
         module: kernelModule(), memory: this.memory, control: this.control.buffer, args: this.args.buffer,
-        health: this.health.buffer, timing: this.timing.buffer, t, seq: Atomics.load(this.control, SEQ),
+        health: this.health.buffer, timing: this.timing.buffer, probeBarrier: this.probeBarrier.buffer, t, seq: Atomics.load(this.control, SEQ),
       },
     });
     // The new thread's id, known before it runs any code (it may be lost before it could tell
@@ -213,21 +220,15 @@ export class KernelEngine implements WorkHost {
 
   /**
    * Blocks until the running job is done (spinning briefly, then sleeping in slices that look at
-   * the workers' health). While it sleeps, SIGINT reaches the work driver through its watcher.
+   * the workers' health). Meanwhile SIGINT reaches the work driver through its watcher thread.
    */
   finish(): void {
     const c = this.control;
     let spins = 0;
-    let armed = false;
-    try {
-      for (let done = Atomics.load(c, DONE); done < this.jobThreads; done = Atomics.load(c, DONE)) {
-        if (++spins <= SPINS) continue;
-        if (spins === SPINS + 1 && this.running !== "probe") armed = armInterruptWatcher();
-        Atomics.wait(c, DONE, done, WAIT_SLICE_MS);
-        if (Atomics.load(c, DONE) === done) this.failIfWorkerLost();
-      }
-    } finally {
-      if (armed) disarmInterruptWatcher();
+    for (let done = Atomics.load(c, DONE); done < this.jobThreads; done = Atomics.load(c, DONE)) {
+      if (++spins <= SPINS) continue;
+      Atomics.wait(c, DONE, done, WAIT_SLICE_MS);
+      if (Atomics.load(c, DONE) === done) this.failIfWorkerLost();
     }
     this.collect();
   }
@@ -320,27 +321,29 @@ export class KernelEngine implements WorkHost {
     return this.loaded ? 1 : T;
   }
 
-  /** Times a fixed loop on one worker and on all at once (the faster of two tries each). */
+  /** Times sgd-shaped work on one worker and split across all (the faster of two tries each). */
   private probe(): void {
     this.probedAt = performance.now();
     const T = this.workers.length;
     if (this.probeIterations === 0) {
-      const trial = 1_000_000;
-      const ms = Math.max(0.05, this.probeRun(1, trial));
-      this.probeIterations = Math.max(10_000, Math.round((trial * PROBE_MS) / ms));
+      // Iterations per round: calibrated once, from one round's worth of a long trial.
+      const trial = 2_000_000;
+      const ms = Math.max(0.05, this.probeRun(1, 1, trial));
+      this.probeIterations = Math.max(1000, Math.round((trial * PROBE_ROUND_US) / (1000 * ms)));
     }
-    const one = Math.min(this.probeRun(1, this.probeIterations), this.probeRun(1, this.probeIterations));
-    const all = Math.min(this.probeRun(T, this.probeIterations), this.probeRun(T, this.probeIterations));
-    this.loaded = all > one * LOADED_RATIO;
+    const one = Math.min(this.probeRun(1, PROBE_ROUNDS, this.probeIterations), this.probeRun(1, PROBE_ROUNDS, this.probeIterations));
+    const all = Math.min(this.probeRun(T, PROBE_ROUNDS, this.probeIterations), this.probeRun(T, PROBE_ROUNDS, this.probeIterations));
+    this.loaded = all > one * PROBE_GAIN;
   }
 
-  private probeRun(threads: number, iterations: number): number {
-    this.post(PROBE_FN, threads, { args: [iterations] });
+  /** Wall milliseconds of one probe job on `threads` workers. */
+  private probeRun(threads: number, rounds: number, iterations: number): number {
+    this.probeBarrier.fill(0);
+    const start = performance.now();
+    this.post(PROBE_FN, threads, { args: [rounds, iterations, PROBE_SPINS] });
     this.running = "probe";
     this.finish();
-    let slowest = 0;
-    for (let t = 0; t < threads; t++) slowest = Math.max(slowest, this.timing[t]);
-    return slowest;
+    return performance.now() - start;
   }
 }
 

@@ -17,6 +17,7 @@ interface WorkerInit {
   args: SharedArrayBuffer;
   health: SharedArrayBuffer;
   timing: SharedArrayBuffer;
+  probeBarrier: SharedArrayBuffer;
   t: number;
   seq: number;
 }
@@ -42,15 +43,41 @@ const control = new Int32Array(init.control);
 const args = new Float64Array(init.args);
 const timing = new Float64Array(init.timing);
 
-/** A fixed amount of plain arithmetic, timed: how much of a core this thread gets. */
-function probe(iterations: number): number {
+const bar = new Int32Array(init.probeBarrier);
+
+/** Plain arithmetic: `iterations` steps of a linear congruential generator. */
+function spin(iterations: number): number {
   let x = 1;
-  const start = performance.now();
   for (let i = 0; i < iterations; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
-  const ms = performance.now() - start;
-  return x === 0.5 ? -1 : ms; // uses x, so the loop is not optimised away
+  return x;
 }
-probe(200_000); // compiled before it is timed
+
+/** All T threads meet (count, generation), as the kernels' barrier does: spin, then sleep. */
+function meet(T: number, spins: number): void {
+  const gen = Atomics.load(bar, 1);
+  if (Atomics.add(bar, 0, 1) === T - 1) {
+    Atomics.store(bar, 0, 0);
+    Atomics.add(bar, 1, 1);
+    Atomics.notify(bar, 1);
+    return;
+  }
+  for (let k = 0; Atomics.load(bar, 1) === gen; k++) if (k > spins) Atomics.wait(bar, 1, gen);
+}
+
+/**
+ * The engine's load probe: `rounds` times, this thread's share of `work` iterations, then all
+ * threads meet (with the kernels' spin limit) - the shape of an sgd epoch. Writes the time.
+ */
+function probe(rounds: number, work: number, spins: number, t: number, T: number): void {
+  const start = performance.now();
+  let x = 0;
+  for (let r = 0; r < rounds; r++) {
+    x ^= spin(Math.floor((work * (t + 1)) / T) - Math.floor((work * t) / T));
+    if (T > 1) meet(T, spins);
+  }
+  timing[t] = x === 0.5 ? -1 : performance.now() - start; // uses x, so the loop is not optimised away
+}
+spin(200_000); // compiled before it is timed
 
 let seen = init.seq;
 for (;;) {
@@ -62,7 +89,7 @@ for (;;) {
   if (init.t < T) {
     try {
       if (control[FN] === PROBE_FN) {
-        timing[init.t] = probe(args[0]);
+        probe(args[0], args[1], args[2], init.t, T);
       } else {
         const a = threadArgs(args, control[NARGS], control[SPLIT_AT], control[SCRATCH_AT], control[SCRATCH_STRIDE],
           control[APPEND_THREAD] === 1, init.t, T);

@@ -88,11 +88,11 @@ function clearInterrupt(): void {
 
 /**
  * The SIGINT watcher: a small thread that, while armed, waits inside `vm` with `breakOnSigint`.
- * Node hands SIGINT to the most recently started such wait, so while this thread's main thread
- * is blocked in a synchronous run (where no JavaScript signal handler can run) the watcher gets
- * it, sets the interrupt words and the run ends cleanly. Armed only while the main thread is
- * blocked and has no SIGINT listener of its own (inside a tslab cell Node's `vm` has removed
- * them; a script's own listener would stop working after a watcher's wait).
+ * Node hands SIGINT to the most recently started such wait, so during a synchronous run (whose
+ * thread is blocked or busy, so no JavaScript signal handler can run) the watcher gets it, sets
+ * the interrupt words, and the run ends cleanly at its next check. Armed only while a
+ * synchronous run is under way and the main thread has no SIGINT listener (inside a tslab cell
+ * Node's `vm` has removed them; a script's own listener would stop working after a watcher's wait).
  */
 const WATCHER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
@@ -136,18 +136,18 @@ function startWatcher(): boolean {
 }
 
 /**
- * Called by a host just before the main thread blocks in a synchronous wait: arms the SIGINT
- * watcher when nothing else would handle the signal usefully. Returns whether it armed it.
+ * Arms the SIGINT watcher for a synchronous run, when nothing else would handle the signal
+ * usefully. Returns whether it armed it.
  */
-export function armInterruptWatcher(): boolean {
-  if (syncDepth === 0 || !isMainThread || process.listenerCount("SIGINT") > 0) return false;
+function armInterruptWatcher(): boolean {
+  if (!isMainThread || process.listenerCount("SIGINT") > 0) return false;
   if (!startWatcher()) return false;
   Atomics.store(state, ARMED, 1);
   Atomics.notify(state, ARMED);
   return true;
 }
 
-export function disarmInterruptWatcher(): void {
+function disarmInterruptWatcher(): void {
   if (Atomics.load(state, ARMED) === 0) return;
   Atomics.store(state, ARMED, 0);
   Atomics.notify(state, ARMED);
@@ -252,8 +252,10 @@ export function runSync<T>(work: Work<T>, name?: string): T {
   // innermost run is waiting instead, it cannot be on the stack: it was abandoned.
   if (syncDepth > 0 && !syncStack[syncStack.length - 1].stepping) recoverAbandoned();
   const outermost = syncDepth === 0 && !asyncUnderWay();
+  let armed = false;
   if (outermost) {
     runStarted();
+    armed = armInterruptWatcher();
     // Microtasks run only once the stack is empty: if this run is still on the books then, it
     // was abandoned (its execution terminated), and what it held is given back.
     queueMicrotask(recoverAbandoned);
@@ -281,7 +283,7 @@ export function runSync<T>(work: Work<T>, name?: string): T {
     syncStack.pop();
     syncDepth--;
     if (outermost) {
-      disarmInterruptWatcher();
+      if (armed) disarmInterruptWatcher();
       runEnded(failed);
       clearInterrupt();
     }
