@@ -55,7 +55,7 @@ export class KernelEngine implements WorkHost {
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private readonly args = new Float64Array(new SharedArrayBuffer(MAX_ARGS * 8));
   private readonly timing = new Float64Array(new SharedArrayBuffer(MAX_THREADS * 8));
-  private readonly probeBarrier = new Int32Array(new SharedArrayBuffer(8));
+  private readonly probeBarrier = new Int32Array(new SharedArrayBuffer(12));
   private health = new Int32Array(new SharedArrayBuffer(MAX_THREADS * HEALTH_WORDS * 4));
   private workers: Worker[] = [];
   /** Threads asked for (setThreads / ADVLAB_THREADS); false: the default, which may drop to 1 on a loaded machine. */
@@ -321,29 +321,33 @@ export class KernelEngine implements WorkHost {
     return this.loaded ? 1 : T;
   }
 
-  /** Times sgd-shaped work on one worker and split across all (the faster of two tries each). */
+  /** Times sgd-shaped work on one worker (the faster of two tries) and split across all. */
   private probe(): void {
     this.probedAt = performance.now();
     const T = this.workers.length;
     if (this.probeIterations === 0) {
-      // Iterations per round: calibrated once, from one round's worth of a long trial.
-      const trial = 2_000_000;
-      const ms = Math.max(0.05, this.probeRun(1, 1, trial));
-      this.probeIterations = Math.max(1000, Math.round((trial * PROBE_ROUND_US) / (1000 * ms)));
+      // Iterations per round, from the fastest of a few short trials (a slow one was descheduled).
+      const trial = 300_000;
+      let ms = Infinity;
+      for (let k = 0; k < 5; k++) ms = Math.min(ms, this.probeRun(1, 1, trial));
+      this.probeIterations = Math.max(1000, Math.round((trial * PROBE_ROUND_US) / (1000 * Math.max(ms, 0.01))));
     }
     const one = Math.min(this.probeRun(1, PROBE_ROUNDS, this.probeIterations), this.probeRun(1, PROBE_ROUNDS, this.probeIterations));
-    const all = Math.min(this.probeRun(T, PROBE_ROUNDS, this.probeIterations), this.probeRun(T, PROBE_ROUNDS, this.probeIterations));
-    this.loaded = all > one * PROBE_GAIN;
+    // All threads get two tries, each stopped once it can no longer gain enough.
+    const deadline = one * PROBE_GAIN;
+    this.loaded = this.probeRun(T, PROBE_ROUNDS, this.probeIterations, deadline) > deadline
+      && this.probeRun(T, PROBE_ROUNDS, this.probeIterations, deadline) > deadline;
   }
 
-  /** Wall milliseconds of one probe job on `threads` workers. */
-  private probeRun(threads: number, rounds: number, iterations: number): number {
+  /** Milliseconds of one probe job on `threads` workers, as the slowest of them timed it (a worker's start-up not included). */
+  private probeRun(threads: number, rounds: number, iterations: number, deadline = 0): number {
     this.probeBarrier.fill(0);
-    const start = performance.now();
-    this.post(PROBE_FN, threads, { args: [rounds, iterations, PROBE_SPINS] });
+    this.post(PROBE_FN, threads, { args: [rounds, iterations, PROBE_SPINS, deadline] });
     this.running = "probe";
     this.finish();
-    return performance.now() - start;
+    let slowest = 0;
+    for (let t = 0; t < threads; t++) slowest = Math.max(slowest, this.timing[t]);
+    return slowest;
   }
 }
 

@@ -67,13 +67,20 @@ function meet(T: number, spins: number): void {
 /**
  * The engine's load probe: `rounds` times, this thread's share of `work` iterations, then all
  * threads meet (with the kernels' spin limit) - the shape of an sgd epoch. Writes the time.
+ * Past `deadline` ms (0: none) thread 0 names the round to stop after; each thread reads it
+ * after meeting and stops once it is at that round, so all stop together. (A plain "stop"
+ * flag would not do: a thread slow to read it after one meeting could see it raised during the
+ * next round and leave while the others wait for it at the next meeting.)
  */
-function probe(rounds: number, work: number, spins: number, t: number, T: number): void {
+function probe(rounds: number, work: number, spins: number, deadline: number, t: number, T: number): void {
   const start = performance.now();
   let x = 0;
   for (let r = 0; r < rounds; r++) {
     x ^= spin(Math.floor((work * (t + 1)) / T) - Math.floor((work * t) / T));
+    if (t === 0 && deadline > 0 && Atomics.load(bar, 2) === 0 && performance.now() - start > deadline) Atomics.store(bar, 2, r + 1);
     if (T > 1) meet(T, spins);
+    const stop = Atomics.load(bar, 2);
+    if (stop !== 0 && r >= stop - 1) break;
   }
   timing[t] = x === 0.5 ? -1 : performance.now() - start; // uses x, so the loop is not optimised away
 }
@@ -89,7 +96,7 @@ for (;;) {
   if (init.t < T) {
     try {
       if (control[FN] === PROBE_FN) {
-        probe(args[0], args[1], args[2], init.t, T);
+        probe(args[0], args[1], args[2], args[3], init.t, T);
       } else {
         const a = threadArgs(args, control[NARGS], control[SPLIT_AT], control[SCRATCH_AT], control[SCRATCH_STRIDE],
           control[APPEND_THREAD] === 1, init.t, T);
