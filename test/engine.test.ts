@@ -122,8 +122,9 @@ describe("engine", () => {
   });
 
   describe("Ctrl-C (SIGINT) in a plain script", () => {
-    // The child starts a long call, prints "ready", and is sent SIGINT 400 ms later. It reports
-    // the error, the kernel memory in use before and after, and a short sgd run afterwards.
+    // The child starts a long call, prints "ready", and is sent SIGINT 1.5 s later (time for the
+    // engine's SIGINT watcher thread to start, on a loaded machine). It reports the error, the
+    // kernel memory in use before and after, and a short sgd run afterwards.
     const calls: Record<string, string> = {
       "awaited sgdAsync": "await net.sgdAsync(data, 1000, 10, 3.0)",
       "awaited augmentDataAsync": "await lib.augmentDataAsync(net, 20000, data, 1000)",
@@ -152,7 +153,7 @@ describe("engine", () => {
             net.sgd(lib.makeDataset(images.subarray(0, 100 * 784), data.labels.subarray(0, 100)), 1, 10, 3.0);
             console.log(JSON.stringify({ event: "next", changed: net.weights[0][0] !== w, inUse: engine.arena.bytesInUse }));
           })();`);
-        const r = await runChild(file, { interruptAfterMs: 400 });
+        const r = await runChild(file, { interruptAfterMs: 1500 });
         const e = events(r.stdout);
         expect(e.error, r.stdout + r.stderr).to.not.equal(undefined);
         expect(e.error.message).to.match(/interrupted/);
