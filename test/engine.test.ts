@@ -221,16 +221,18 @@ describe("engine", () => {
         input: JSON.stringify(spec), encoding: "utf8", cwd: ROOT, env: jupyterEnv(), timeout: 9 * 60 * 1000,
       });
       expect(r.status, r.stderr).to.equal(0);
-      const report = JSON.parse(r.stdout) as { setup: [string, string]; cells: { seconds: number; text: string; check: [string, string] }[] };
+      const report = JSON.parse(r.stdout) as { setup: [string, string]; cells: { seconds: number; interrupts: number; text: string; check: [string, string] }[] };
       expect(report.setup[0], report.setup[1]).to.equal("ok");
       report.cells.forEach((cell, i) => {
         const what = cells[i];
         expect(cell.text, what).to.match(/[Ii]nterrupted/);
         expect(cell.seconds, `${what}: seconds from the interrupt to an idle kernel`).to.be.below(3);
+        // One interrupt may arrive while tslab still compiles the cell, where nothing can hear it.
+        expect(cell.interrupts, `${what}: interrupts sent`).to.be.at.most(2);
         expect(cell.check[0], `${what}: the next cell ${cell.check[1]}`).to.equal("ok");
         expect(JSON.parse(cell.check[1]), what).to.deep.equal({ inUse: JSON.parse(cell.check[1]).inUseBefore, inUseBefore: JSON.parse(cell.check[1]).inUseBefore, changed: true });
       });
-      console.log(`      (seconds from interrupt to idle: ${report.cells.map((c) => c.seconds.toFixed(2)).join(", ")})`);
+      console.log(`      (seconds from interrupt to idle: ${report.cells.map((c) => `${c.seconds.toFixed(2)}${c.interrupts > 1 ? ` after ${c.interrupts} interrupts` : ""}`).join(", ")})`);
     });
   });
 

@@ -195,8 +195,10 @@ export class KernelEngine implements WorkHost {
       this.restartWorkers();
     }
     const threads = this.threadsForJob();
-    this.post(KERNEL_NAMES.indexOf(job.kernel), threads, job);
+    // Marked running before it is posted: if this thread's execution is cut short in between
+    // (vm's SIGINT or timeout), the recovery still waits for the job rather than overlooking it.
     this.running = job.kernel;
+    this.post(KERNEL_NAMES.indexOf(job.kernel), threads, job);
     return this.pending;
   }
 
@@ -342,8 +344,8 @@ export class KernelEngine implements WorkHost {
   /** Milliseconds of one probe job on `threads` workers, as the slowest of them timed it (a worker's start-up not included). */
   private probeRun(threads: number, rounds: number, iterations: number, deadline = 0): number {
     this.probeBarrier.fill(0);
-    this.post(PROBE_FN, threads, { args: [rounds, iterations, PROBE_SPINS, deadline] });
     this.running = "probe";
+    this.post(PROBE_FN, threads, { args: [rounds, iterations, PROBE_SPINS, deadline] });
     this.finish();
     let slowest = 0;
     for (let t = 0; t < threads; t++) slowest = Math.max(slowest, this.timing[t]);
