@@ -73,12 +73,23 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
   });
 }
 
-/** The part of the runner's output that says what failed (the cell and the error), not a Python traceback. */
+/** The first line of a failure report from scripts/execute-notebook.py. */
+export const FAILURE_MARKER = "NOTEBOOK FAILED:";
+
+/** Most characters of a failure report kept (the error comes first in it, the cell's source after). */
+const FAILURE_CHARS = 12000;
+
+/**
+ * The part of the runner's output that says what failed: from execute-notebook.py's report
+ * (notebook, cell, error text, then the cell's source), without Python's debugger warnings.
+ * Nothing is cut before the error text, however long the cell; a very long report loses its end.
+ */
 export function failureSummary(output: string): string {
-  const marker = output.indexOf("An error occurred while executing the following cell");
+  const marker = output.indexOf(FAILURE_MARKER);
   const text = marker >= 0 ? output.slice(marker) : output;
   const lines = text.split("\n").filter((l) => !/frozen modules|Debugger warning|debugger miss|Xfrozen_modules|PYDEVD/.test(l));
-  return lines.slice(0, 60).join("\n").trim();
+  const kept = lines.join("\n").trim();
+  return kept.length <= FAILURE_CHARS ? kept : `${kept.slice(0, FAILURE_CHARS)}\n... (${kept.length - FAILURE_CHARS} more characters)`;
 }
 
 /**

@@ -287,6 +287,29 @@ describe("notebooks", () => {
       }
     });
 
+    it("npm run reproduce names the notebook, the cell and the error of a 200-line failing cell, and says when an error has no message", function () {
+      this.timeout(5 * 60 * 1000);
+      const dir = mkdtempSync(join(tmpdir(), "advlab-longcell-"));
+      try {
+        mkdirSync(join(dir, "notebooks"));
+        const long = [...Array.from({ length: 200 }, (_, i) => `const v${i}: number = ${i};`), "throw new Error('the long cell fails on its last line');"].join("\n");
+        writeFileSync(join(dir, "notebooks", "01-long.ipynb"), notebookJson(["console.log('first');", long]));
+        writeFileSync(join(dir, "notebooks", "02-silent.ipynb"), notebookJson(["throw new Error();"]));
+        const r = reproduceIn(dir);
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.contain("2 notebook(s) failed: 01-long, 02-silent");
+        const [, longReport, silentReport] = r.stderr.split(/^--- /m);
+        expect(longReport).to.contain(`NOTEBOOK FAILED: ${join(dir, "notebooks", "01-long.ipynb")}, cell 2 of 2 (code cell 2 of 2, 201 lines)`);
+        // The error comes before the cell's source, which is shortened in the middle.
+        expect(longReport.indexOf("Error: the long cell fails on its last line")).to.be.within(0, longReport.indexOf("the cell:"));
+        expect(longReport).to.contain("(171 lines left out)");
+        expect(silentReport).to.contain("02-silent.ipynb, cell 1 of 1").and.to.contain("Error (thrown without a message)");
+        expect(r.stderr).to.not.contain("<Error>");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it("kernels run with in-kernel PNGs off whatever the caller's environment, and the figure still gains its PNG", async function () {
       this.timeout(5 * 60 * 1000);
       const dir = mkdtempSync(join(tmpdir(), "advlab-pngoff-"));
