@@ -89,21 +89,41 @@ export function figureHtml(figure: Figure, id: string, options: FigureHtmlOption
     `(function () {\n` +
     `  var fig = ${scriptJson({ data: figure.data, layout: figure.layout, config: figure.config ?? {} })};\n` +
     `  var id = ${scriptJson(id)}, started = Date.now();\n` +
+    `  // The width this figure may take: from its left edge to the right edge of the nearest\n` +
+    `  // container that does not grow with its content (table cells and inline boxes do).\n` +
+    `  function room(el) {\n` +
+    `    var left = el.getBoundingClientRect().left;\n` +
+    `    for (var a = el.parentElement; a; a = a.parentElement) {\n` +
+    `      var cs = window.getComputedStyle(a);\n` +
+    `      if (/^(inline|table|contents)/.test(cs.display) || cs.display === "table-cell") continue;\n` +
+    `      var r = a.getBoundingClientRect();\n` +
+    `      return r.left + a.clientLeft + a.clientWidth - parseFloat(cs.paddingRight || "0") - left;\n` +
+    `    }\n` +
+    `    return 0;\n` +
+    `  }\n` +
     `  function draw() {\n` +
     `    var div = document.getElementById(id);\n` +
     `    if (div && window.Plotly) {\n` +
     `      // The static image (if any) makes way for the interactive figure.\n` +
     `      var still = div.querySelector("img.advlab-figure-png");\n` +
     `      if (still) div.removeChild(still);\n` +
+    `      var box = document.createElement("div");\n` +
+    `      box.className = "advlab-figure-box";\n` +
+    `      div.parentNode.insertBefore(box, div);\n` +
+    `      box.appendChild(div);\n` +
+    `      div.style.width = ${scriptJson(width)};\n` +
     `      div.style.height = ${scriptJson(height)};\n` +
-    `      // Too wide for the page: scale the whole figure down rather than cut it off.\n` +
-    `      var room = div.parentElement ? div.parentElement.clientWidth : 0;\n` +
-    `      if (typeof fig.layout.width === "number" && room > 100 && room < fig.layout.width) {\n` +
-    `        var s = room / fig.layout.width;\n` +
-    `        fig.layout.width = Math.floor(room);\n` +
-    `        if (typeof fig.layout.height === "number") fig.layout.height = Math.round(fig.layout.height * s);\n` +
-    `        div.style.width = fig.layout.width + "px";\n` +
-    `        if (typeof fig.layout.height === "number") div.style.height = fig.layout.height + "px";\n` +
+    `      div.style.maxWidth = "none";\n` +
+    `      // Too wide for the page: draw it at its own size and show it scaled down, as an image\n` +
+    `      // would be, so that labels keep their room (redrawing narrower would crowd them).\n` +
+    `      var w = fig.layout.width, h = fig.layout.height, space = room(box);\n` +
+    `      if (typeof w === "number" && typeof h === "number" && space > 100 && space < w) {\n` +
+    `        var s = space / w;\n` +
+    `        box.style.width = Math.floor(w * s) + "px";\n` +
+    `        box.style.height = Math.ceil(h * s) + "px";\n` +
+    `        box.style.overflow = "hidden";\n` +
+    `        div.style.transformOrigin = "0 0";\n` +
+    `        div.style.transform = "scale(" + s + ")";\n` +
     `      }\n` +
     `      window.Plotly.newPlot(div, fig.data, fig.layout, fig.config);\n` +
     `      return;\n` +

@@ -29,6 +29,8 @@ export const INK_COLORSCALE: [number, string][] = [
 /** Bar colours: the predicted (or highlighted) digit stands out from the other nine. */
 export const BAR_COLOR = "#b0b7c3";
 export const HIGHLIGHT_COLOR = "#d62728";
+/** The frame around every image. */
+export const FRAME_COLOR = "#9aa0a6";
 
 /** Matrices: white for 0 (or zmin) to dark blue for the largest value (Plotly's "Blues" runs the other way). */
 export const VALUE_COLORSCALE: [number, string][] = [
@@ -109,9 +111,12 @@ function barsTrace(output: ArrayLike<number>, axes: { x: string; y: string }, hi
   };
 }
 
-/** Axis settings for an image: no ticks or grid, row 0 at the top, pixels square. */
+/**
+ * Axis settings for an image: no ticks or grid, row 0 at the top, pixels square, and a thin
+ * grey frame, so that a blank image (all paper) still shows as a square rather than nothing.
+ */
 function imageAxes(xName: string, domain: { x: [number, number]; y: [number, number] }): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
-  const bare = { showticklabels: false, ticks: "", showgrid: false, zeroline: false, showline: false };
+  const bare = { showticklabels: false, ticks: "", showgrid: false, zeroline: false, showline: true, linecolor: FRAME_COLOR, linewidth: 1, mirror: true };
   return {
     xaxis: { ...bare, domain: domain.x, constrain: "domain", range: [-0.5, SIDE - 0.5] },
     yaxis: { ...bare, domain: domain.y, autorange: "reversed", scaleanchor: xName, scaleratio: 1, constrain: "domain" },
@@ -520,15 +525,17 @@ export function heatmapFigure(
 
 /**
  * Grouped bars: one group per category, one bar per series, e.g. the accuracy of two
- * networks on clean and adversarial test sets.
+ * networks on clean and adversarial test sets. `xTitle` names what the categories are,
+ * `yTitle` what the bars measure.
  *
  *   barFigure(["clean", "adversarial"], [{ name: "original", values: [0.95, 0.41] },
- *                                        { name: "retrained", values: [0.95, 0.95] }], { yRange: [0, 1] })
+ *                                        { name: "retrained", values: [0.95, 0.95] }],
+ *             { xTitle: "test set", yTitle: "accuracy", yRange: [0, 1] })
  */
 export function barFigure(
   categories: string[],
   series: { name: string; values: number[] }[],
-  options: { title?: string; yTitle?: string; yRange?: [number, number] } = {},
+  options: { title?: string; xTitle?: string; yTitle?: string; yRange?: [number, number] } = {},
 ): Figure {
   if (!Array.isArray(categories) || categories.length === 0) throw new RangeError("barFigure: categories must be a non-empty array");
   checkSeries(series, "barFigure");
@@ -550,7 +557,7 @@ export function barFigure(
     layout: {
       title: titleOf(options.title),
       barmode: "group",
-      xaxis: { type: "category", automargin: true },
+      xaxis: { type: "category", title: { text: options.xTitle ?? "" }, automargin: true },
       yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), automargin: true },
       width: Math.max(420, group * categories.length + 90 + legend),
       height: 380,
