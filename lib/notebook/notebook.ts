@@ -396,3 +396,7 @@ export async function table(rows: Record<string, string | number>[], options: { 
   }
   await send(bundle);
 }
+
+// Loaded inside a kernel: serialise its sends now (kernelWriter does), so that console.log in
+// bursts is safe too, before any display call.
+kernelWriter();
