@@ -258,7 +258,8 @@ describe("executed notebooks opened untrusted in Jupyter Notebook 6", function (
     for (const run of executed.runs.filter((r) => r.ok)) copyFileSync(run.ipynb, join(scratch, "notebooks", `${run.name}.ipynb`));
     // A fresh Jupyter data folder holds no signatures: every notebook opens untrusted.
     server = await startNotebookServer(join(scratch, "notebooks"), join(scratch, "jupyter"));
-    context = await chromium.launchPersistentContext(join(scratch, "chromium"), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+    // Tall: Notebook 6 scrolls inside its own pane, so element screenshots need the figure in view.
+    context = await chromium.launchPersistentContext(join(scratch, "chromium"), { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 2200 } });
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
   });
 
