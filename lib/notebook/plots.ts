@@ -123,10 +123,17 @@ function imageAxes(xName: string, domain: { x: [number, number]; y: [number, num
   };
 }
 
-/** Axis settings for the 10 bars: digits 0..9 on x, activation 0..1 on y. */
-function barAxes(domain: { x: [number, number]; y: [number, number] }, showTitles = true): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
+/**
+ * Axis settings for the 10 bars: digits 0..9 on x, activation 0..1 on y. `digitSize` sets the
+ * digits' font size (pixels) where the bars are narrow.
+ */
+function barAxes(domain: { x: [number, number]; y: [number, number] }, showTitles = true, digitSize?: number): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
   return {
-    xaxis: { domain: domain.x, tickmode: "array", tickvals: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], range: [-0.5, 9.5], fixedrange: true, ...(showTitles ? { title: { text: "digit" } } : {}) },
+    xaxis: {
+      domain: domain.x, tickmode: "array", tickvals: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], range: [-0.5, 9.5], fixedrange: true,
+      ...(showTitles ? { title: { text: "digit" } } : {}),
+      ...(digitSize === undefined ? {} : { tickfont: { size: digitSize } }),
+    },
     yaxis: { domain: domain.y, range: [0, 1], fixedrange: true, ...(showTitles ? { title: { text: "activation" } } : {}) },
   };
 }
@@ -216,13 +223,14 @@ function pairPanel(
   /** Width of the whole plotting area in pixels: the gap for the bars' tick labels is in pixels. */
   plotPixels: number,
   highlight?: number,
+  digitSize?: number,
 ): { traces: Record<string, unknown>[]; layout: Record<string, unknown> } {
   const width = cell.right - cell.left;
   // Image on the left ~40 % of the cell, then room for the bars' tick labels (0.5, 1), then bars.
   const split = cell.left + 0.4 * width;
   const gap = Math.max(0.07 * width, (showTitles ? 60 : 30) / plotPixels);
   const imageAxesK = imageAxes(axisRef("x", k), { x: [cell.left, split], y: [cell.bottom, cell.top] });
-  const barAxesK = barAxes({ x: [split + gap, cell.right], y: [cell.bottom, cell.top] }, showTitles);
+  const barAxesK = barAxes({ x: [split + gap, cell.right], y: [cell.bottom, cell.top] }, showTitles, digitSize);
   barAxesK.xaxis.anchor = axisRef("y", k + 1);
   barAxesK.yaxis.anchor = axisRef("x", k + 1);
   imageAxesK.xaxis.anchor = axisRef("y", k);
@@ -293,8 +301,10 @@ export function gridFigure(
   });
   const cols = Math.min(columns, items.length);
   const rows = Math.ceil(items.length / cols);
-  // Narrower pairs when there are many columns, so 5 pairs fit a notebook page.
-  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : 240;
+  // Narrower pairs when there are many columns, so that 5 pairs need little scaling to fit a
+  // notebook page (about 900 px); their digits 0..9 in a smaller font (10 px) to stay apart.
+  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : cols === 4 ? 240 : 200;
+  const digitSize = cols >= 5 ? 10 : undefined;
   const rowHeight = 190;
   const top = options.title === undefined ? 30 : 70;
   const height = rows * rowHeight + top + 20;
@@ -313,7 +323,7 @@ export function gridFigure(
       top: 1 - r / rows - gapY,
       bottom: 1 - (r + 1) / rows + gapY * 0.25,
     };
-    const panel = pairPanel(item, 2 * i + 1, cell, false, cols * pairWidth);
+    const panel = pairPanel(item, 2 * i + 1, cell, false, cols * pairWidth, undefined, digitSize);
     data.push(...panel.traces);
     Object.assign(layout, panel.layout);
     annotations.push({
