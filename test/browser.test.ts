@@ -203,7 +203,7 @@ describe("notebooks in a browser", function () {
         await page.close();
       }
     }
-    // The five-column grids (1,040 px) are wider than this page.
+    // The five-column grids (1,090 px) are wider than this page.
     expect(scaled, "figures scaled down").to.be.greaterThan(0);
     expect(labels, "tick labels examined").to.be.greaterThan(100);
   });
@@ -241,6 +241,44 @@ describe("notebooks in a browser", function () {
     }
     // The article's "click to switch" figures (original vs adversarial, adversarial vs thresholded).
     expect(toggles, "no toggle figure in any notebook").to.be.greaterThan(0);
+  });
+});
+
+describe("HTML exports in a browser that runs no scripts (as static viewers show them)", function () {
+  let executed: ExecutedNotebooks;
+  let context: BrowserContext;
+  let profile: string;
+
+  before(async function () {
+    this.timeout(ALL_NOTEBOOKS_TIMEOUT_MS);
+    executed = await executedNotebooks();
+    profile = mkdtempSync(join(tmpdir(), "advlab-chromium-nojs-"));
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+  });
+
+  after(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it("every figure of every export shows its static image", async function () {
+    this.timeout(180000);
+    for (const run of executed.runs.filter((r) => r.ok)) {
+      const page = await context.newPage();
+      try {
+        await page.route(/^https?:/, (route) => route.abort());
+        await page.goto(pathToFileURL(run.html).href);
+        const visible = await page.evaluate(async () => {
+          const images = Array.from(document.querySelectorAll(".advlab-figure > img.advlab-figure-png")) as HTMLImageElement[];
+          await Promise.all(images.map((i) => i.decode().catch(() => undefined)));
+          return images.filter((i) => i.naturalWidth > 0 && i.getBoundingClientRect().width > 100 && i.getBoundingClientRect().height > 100).length;
+        });
+        expect(await page.locator(".js-plotly-plot").count(), `${run.name}: scripts ran`).to.equal(0);
+        expect(visible, `${run.name}: figures shown`).to.equal(figureCount(run.ipynb));
+      } finally {
+        await page.close();
+      }
+    }
   });
 });
 

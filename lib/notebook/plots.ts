@@ -302,8 +302,9 @@ export function gridFigure(
   const cols = Math.min(columns, items.length);
   const rows = Math.ceil(items.length / cols);
   // Narrower pairs when there are many columns, so that 5 pairs need little scaling to fit a
-  // notebook page (about 900 px); their digits 0..9 in a smaller font (10 px) to stay apart.
-  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : cols === 4 ? 240 : 200;
+  // notebook page (about 900 px); their digits 0..9 in a smaller font (10 px) to stay apart
+  // (test/browser.test.ts checks that no two tick labels overlap).
+  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : cols === 4 ? 240 : 210;
   const digitSize = cols >= 5 ? 10 : undefined;
   const rowHeight = 190;
   const top = options.title === undefined ? 30 : 70;
