@@ -47,12 +47,12 @@ export type { Criterion } from "./attacks/criteria";
 export { accuracy, accuracyOf, predictions, confusionMatrix, rate, wilsonInterval } from "./eval/metrics";
 export { createRng, DEFAULT_SEED } from "./util/random";
 export type { Rng } from "./util/random";
-export { writeFileAtomic, readJsonFile } from "./util/files";
 export { digitFigure, activationsFigure, predictionFigure, gridFigure, toggleFigure, lineFigure, heatmapFigure, barFigure, predictionTitle, INK_COLORSCALE, VALUE_COLORSCALE } from "./notebook/plots";
 export type { Figure } from "./notebook/plots";
 export { show, progress, liveFigure, table, inKernel } from "./notebook/notebook";
 export type { Progress, LiveFigure } from "./notebook/notebook";
 export { recordResults, resultsDir } from "./notebook/results";
+export { writeJsonAtomic } from "./util/files";
 export { augmentDataAsync, augmentDataReference } from "./defenses/augment";
 export { feedforwardBatch, evaluateBatch, predictBatch } from "./model/batch";
 export { adversarialBatch, sneakyAdversarialBatch } from "./attacks/article";
@@ -60,7 +60,6 @@ export type { BatchAttackOptions } from "./attacks/article";
 export { setThreads, getThreads } from "./kernels/pool";
 export { kernelVariant } from "./kernels/wasm";
 export type { KernelVariant } from "./kernels/wasm";
-export { figurePng, closeFigurePng, pngOffReason } from "./notebook/static-png";
 
 // The float32 kernels register as the "wasm" backend; the engine starts on first use.
 import { registerBackend as register } from "./model/backends";

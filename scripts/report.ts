@@ -7,7 +7,8 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import { readJsonFile, wilsonInterval } from "../dist";
+import { wilsonInterval } from "../dist";
+import { readJsonFile } from "../dist/util/files";
 import type { NotebookRun } from "./run-notebooks";
 import type { ReferenceRates } from "./reference-rates";
 import { describePass, PngPass } from "./static-pngs";

@@ -16,7 +16,8 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { closeFigurePng, figurePng, pngOffReason, readJsonFile, writeFileAtomic } from "../dist";
+import { closeFigurePng, figurePng, pngOffReason } from "../dist/notebook/static-png";
+import { readJsonFile, writeFileAtomic } from "../dist/util/files";
 import type { Figure } from "../dist";
 import { figureHtml, figureHtmlId } from "../dist/notebook/notebook-html";
 
