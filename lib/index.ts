@@ -25,6 +25,8 @@ export type { FgsmOptions } from "./attacks/fgsm";
 export { pgd, pgdAsync } from "./attacks/pgd";
 export type { PgdOptions } from "./attacks/pgd";
 export { successRate } from "./attacks/result";
+export { sweepEpsilons } from "./attacks/sweep";
+export type { EpsilonSweep } from "./attacks/sweep";
 export type { AttackResult } from "./attacks/result";
 export { drawStarts } from "./attacks/start";
 export type { StartName } from "./attacks/start";
