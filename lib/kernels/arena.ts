@@ -49,7 +49,7 @@ export class Arena {
    * Runs `take`, which allocates several regions; if it throws, frees the ones it got before
    * failing, so a half-done set of allocations never leaks.
    *
-   *   const handle = arena.allOrNothing(() => uploadNetwork(arena, net));
+   *   const handle = arena.allOrNothing(() => uploadModel(arena, model));
    */
   allOrNothing<T>(take: () => T): T {
     const before = new Set(this.regionStarts());
