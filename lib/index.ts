@@ -65,7 +65,7 @@ export { figurePng, closeFigurePng, pngOffReason } from "./notebook/static-png";
 // The float32 kernels register as the "wasm" backend; the engine starts on first use.
 import { registerBackend as register } from "./model/backends";
 register("wasm", () => (require("./kernels/backend") as typeof import("./kernels/backend")).wasmBackend);
-export { requestInterrupt, KernelInterrupted } from "./kernels/backend";
+export { interruptWork, InterruptedError } from "./util/work";
 
 // Minimal-norm and score-based attacks: DeepFool, Carlini-Wagner L2, JSMA, Square.
 export { deepfool } from "./attacks/deepfool";

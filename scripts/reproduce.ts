@@ -66,6 +66,10 @@ function versions(): Record<string, string> {
     "plotly.js": version("plotly.js-dist-min"),
     ...(nbconvert ? { nbconvert } : {}),
     ...(nbclient ? { nbclient } : {}),
+    // What the notebooks' kernels compute with (they inherit this process's environment).
+    backend: process.env.ADVLAB_BACKEND || "wasm",
+    "SIMD build": process.env.ADVLAB_SIMD || "fma where the processor runs it",
+    threads: process.env.ADVLAB_THREADS || "default",
   };
 }
 
