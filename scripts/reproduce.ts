@@ -113,7 +113,7 @@ export async function reproduce(args: Args): Promise<NotebookRun[]> {
   }
 
   const report = buildReport(readResults(resultsDir), runs, reference, pngs);
-  const { writeFileAtomic } = await import("../dist");
+  const { writeFileAtomic } = await import("../dist/util/files");
   writeFileAtomic(join(buildDir, "reproduction.json"), JSON.stringify({ date: new Date().toISOString(), versions: versions(), ...report }, null, 2) + "\n");
   writeFileAtomic(join(buildDir, "reproduction.md"), reportMarkdown(report, { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", versions: versions() }));
   console.log(`wrote ${join(buildDir, "reproduction.md")} and reproduction.json`);

@@ -31,6 +31,8 @@ export const INK_COLORSCALE: [number, string][] = [
 /** Bar colours: the predicted (or highlighted) digit stands out from the other nine. */
 export const BAR_COLOR = "#b0b7c3";
 export const HIGHLIGHT_COLOR = "#d62728";
+/** The frame around every image. */
+export const FRAME_COLOR = "#9aa0a6";
 
 /** Matrices: white for 0 (or zmin) to dark blue for the largest value (Plotly's "Blues" runs the other way). */
 export const VALUE_COLORSCALE: [number, string][] = [
@@ -111,19 +113,29 @@ function barsTrace(output: ArrayLike<number>, axes: { x: string; y: string }, hi
   };
 }
 
-/** Axis settings for an image: no ticks or grid, row 0 at the top, pixels square. */
+/**
+ * Axis settings for an image: no ticks or grid, row 0 at the top, pixels square, and a thin
+ * grey frame, so that a blank image (all paper) still shows as a square rather than nothing.
+ */
 function imageAxes(xName: string, domain: { x: [number, number]; y: [number, number] }): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
-  const bare = { showticklabels: false, ticks: "", showgrid: false, zeroline: false, showline: false };
+  const bare = { showticklabels: false, ticks: "", showgrid: false, zeroline: false, showline: true, linecolor: FRAME_COLOR, linewidth: 1, mirror: true };
   return {
     xaxis: { ...bare, domain: domain.x, constrain: "domain", range: [-0.5, SIDE - 0.5] },
     yaxis: { ...bare, domain: domain.y, autorange: "reversed", scaleanchor: xName, scaleratio: 1, constrain: "domain" },
   };
 }
 
-/** Axis settings for the 10 bars: digits 0..9 on x, activation 0..1 on y. */
-function barAxes(domain: { x: [number, number]; y: [number, number] }, showTitles = true): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
+/**
+ * Axis settings for the 10 bars: digits 0..9 on x, activation 0..1 on y. `digitSize` sets the
+ * digits' font size (pixels) where the bars are narrow.
+ */
+function barAxes(domain: { x: [number, number]; y: [number, number] }, showTitles = true, digitSize?: number): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
   return {
-    xaxis: { domain: domain.x, tickmode: "array", tickvals: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], range: [-0.5, 9.5], fixedrange: true, ...(showTitles ? { title: { text: "digit" } } : {}) },
+    xaxis: {
+      domain: domain.x, tickmode: "array", tickvals: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], range: [-0.5, 9.5], fixedrange: true,
+      ...(showTitles ? { title: { text: "digit" } } : {}),
+      ...(digitSize === undefined ? {} : { tickfont: { size: digitSize } }),
+    },
     yaxis: { domain: domain.y, range: [0, 1], fixedrange: true, ...(showTitles ? { title: { text: "activation" } } : {}) },
   };
 }
@@ -213,13 +225,14 @@ function pairPanel(
   /** Width of the whole plotting area in pixels: the gap for the bars' tick labels is in pixels. */
   plotPixels: number,
   highlight?: number,
+  digitSize?: number,
 ): { traces: Record<string, unknown>[]; layout: Record<string, unknown> } {
   const width = cell.right - cell.left;
   // Image on the left ~40 % of the cell, then room for the bars' tick labels (0.5, 1), then bars.
   const split = cell.left + 0.4 * width;
   const gap = Math.max(0.07 * width, (showTitles ? 60 : 30) / plotPixels);
   const imageAxesK = imageAxes(axisRef("x", k), { x: [cell.left, split], y: [cell.bottom, cell.top] });
-  const barAxesK = barAxes({ x: [split + gap, cell.right], y: [cell.bottom, cell.top] }, showTitles);
+  const barAxesK = barAxes({ x: [split + gap, cell.right], y: [cell.bottom, cell.top] }, showTitles, digitSize);
   barAxesK.xaxis.anchor = axisRef("y", k + 1);
   barAxesK.yaxis.anchor = axisRef("x", k + 1);
   imageAxesK.xaxis.anchor = axisRef("y", k);
@@ -290,8 +303,11 @@ export function gridFigure(
   });
   const cols = Math.min(columns, items.length);
   const rows = Math.ceil(items.length / cols);
-  // Narrower pairs when there are many columns, so 5 pairs fit a notebook page.
-  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : 240;
+  // Narrower pairs when there are many columns, so that 5 pairs need little scaling to fit a
+  // notebook page (about 900 px); their digits 0..9 in a smaller font (10 px) to stay apart
+  // (test/browser.test.ts checks that no two tick labels overlap).
+  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : cols === 4 ? 240 : 210;
+  const digitSize = cols >= 5 ? 10 : undefined;
   const rowHeight = 190;
   const top = options.title === undefined ? 30 : 70;
   const height = rows * rowHeight + top + 20;
@@ -310,7 +326,7 @@ export function gridFigure(
       top: 1 - r / rows - gapY,
       bottom: 1 - (r + 1) / rows + gapY * 0.25,
     };
-    const panel = pairPanel(item, 2 * i + 1, cell, false, cols * pairWidth);
+    const panel = pairPanel(item, 2 * i + 1, cell, false, cols * pairWidth, undefined, digitSize);
     data.push(...panel.traces);
     Object.assign(layout, panel.layout);
     annotations.push({
@@ -522,15 +538,17 @@ export function heatmapFigure(
 
 /**
  * Grouped bars: one group per category, one bar per series, e.g. the accuracy of two
- * networks on clean and adversarial test sets.
+ * networks on clean and adversarial test sets. `xTitle` names what the categories are,
+ * `yTitle` what the bars measure.
  *
  *   barFigure(["clean", "adversarial"], [{ name: "original", values: [0.95, 0.41] },
- *                                        { name: "retrained", values: [0.95, 0.95] }], { yRange: [0, 1] })
+ *                                        { name: "retrained", values: [0.95, 0.95] }],
+ *             { xTitle: "test set", yTitle: "accuracy", yRange: [0, 1] })
  */
 export function barFigure(
   categories: string[],
   series: { name: string; values: number[] }[],
-  options: { title?: string; yTitle?: string; yRange?: [number, number] } = {},
+  options: { title?: string; xTitle?: string; yTitle?: string; yRange?: [number, number] } = {},
 ): Figure {
   if (!Array.isArray(categories) || categories.length === 0) throw new RangeError("barFigure: categories must be a non-empty array");
   checkSeries(series, "barFigure");
@@ -552,7 +570,7 @@ export function barFigure(
     layout: {
       title: titleOf(options.title),
       barmode: "group",
-      xaxis: { type: "category", automargin: true },
+      xaxis: { type: "category", title: { text: options.xTitle ?? "" }, automargin: true },
       yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), automargin: true },
       width: Math.max(420, group * categories.length + 90 + legend),
       height: 380,
