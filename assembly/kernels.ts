@@ -916,34 +916,6 @@ export function descendRange(net: usize, prog: usize, i0: i32, i1: i32, scratch:
 }
 
 /**
- * The article's attacks (kept for kernels/batch.ts): `steps` times x -= eta (dC/dx + lam (x - xt)),
- * C = 1/2 ||a_L(x) - onehot(goal)||^2, on images [i0, i1) of `x`; `targets` = 0 means no prior.
- * A descent program (gradient step, no ball, no clip) built in the first PROG_BYTES of scratch.
- */
-export function attackRange(
-  net: usize, x: usize, targets: usize, goals: usize, i0: i32, i1: i32, steps: i32, eta: f32, lam: f32, scratch: usize,
-): void {
-  const prog = scratch;
-  memory.fill(prog, 0, PROG_BYTES);
-  store<u32>(prog + PROG_X, <u32>x);
-  store<u32>(prog + PROG_LABELS, <u32>goals);
-  store<u32>(prog + PROG_PRIOR, <u32>targets);
-  store<i32>(prog + PROG_STEPS, steps);
-  store<i32>(prog + PROG_STEP_RULE, STEP_GRADIENT);
-  store<f32>(prog + PROG_STEP_SIZE, eta);
-  store<f32>(prog + PROG_LAM, lam);
-  store<i32>(prog + PROG_BALL, BALL_NONE);
-  store<i32>(prog + PROG_LOSS + LOSS_KIND, LOSS_QUADRATIC);
-  store<i32>(prog + PROG_LOSS + LOSS_TARGETED, 1);
-  descendRange(net, prog, i0, i1, scratch + PROG_BYTES);
-}
-
-/** Bytes of scratch `attackRange` needs for this network. */
-export function attackScratchBytes(net: usize): i32 {
-  return PROG_BYTES + groupScratchBytes(net);
-}
-
-/**
  * Forward through the layers above the first, the output delta, and backward down to the
  * deltas of the first layer's units, updating every layer above the first (thread 0's part
  * of a mini-batch in sgdRange). aOff: a layer's offset in `deltas` (B x rows f32 per layer);

@@ -25,6 +25,8 @@ export type { FgsmOptions } from "./attacks/fgsm";
 export { pgd, pgdAsync } from "./attacks/pgd";
 export type { PgdOptions } from "./attacks/pgd";
 export { successRate } from "./attacks/result";
+export { sweepEpsilons } from "./attacks/sweep";
+export type { EpsilonSweep } from "./attacks/sweep";
 export type { AttackResult } from "./attacks/result";
 export { drawStarts } from "./attacks/start";
 export type { StartName } from "./attacks/start";
@@ -39,32 +41,32 @@ export type { NetworkJson } from "./model/network-json";
 export { sigmoid, sigmoidPrime } from "./model/activations";
 export { adversarial, sneakyAdversarial, descend, ridgePrior, noiseImage, halfSquaredError, START_MEAN, START_SD } from "./attacks/article";
 export type { AttackOptions, Prior } from "./attacks/article";
-export { binaryThreshold, augmentData, indicesByDigit } from "./defenses/defenses";
-export type { AugmentOptions, AugmentedDataset } from "./defenses/defenses";
+export { binaryThreshold } from "./defenses/threshold";
+export { augmentData, indicesByDigit } from "./defenses/augment";
+export type { AugmentOptions, AugmentedDataset } from "./defenses/augment";
 export { argmax, targetedSuccess, misclassified, attackOutcome, targeted, confidence, both } from "./attacks/criteria";
 export type { Criterion } from "./attacks/criteria";
 export { accuracy, accuracyOf, predictions, confusionMatrix, rate, wilsonInterval } from "./eval/metrics";
 export { createRng, DEFAULT_SEED } from "./util/random";
 export type { Rng } from "./util/random";
-export { writeFileAtomic, readJsonFile } from "./util/files";
 export { digitFigure, activationsFigure, predictionFigure, gridFigure, toggleFigure, lineFigure, heatmapFigure, barFigure, animationFigure, bandsFigure, predictionTitle, INK_COLORSCALE, VALUE_COLORSCALE } from "./notebook/plots";
 export type { Figure } from "./notebook/plots";
 export { show, progress, liveFigure, table, inKernel, showChecks } from "./notebook/notebook";
 export type { Progress, LiveFigure } from "./notebook/notebook";
 export { recordResults, resultsDir } from "./notebook/results";
-export { augmentDataAsync, augmentDataReference } from "./defenses/defenses";
+export { writeJsonAtomic } from "./util/files";
+export { augmentDataAsync, augmentDataReference } from "./defenses/augment";
 export { feedforwardBatch, evaluateBatch, predictBatch } from "./model/batch";
 export { adversarialBatch, sneakyAdversarialBatch } from "./attacks/article";
 export type { BatchAttackOptions } from "./attacks/article";
 export { setThreads, getThreads } from "./kernels/pool";
 export { kernelVariant } from "./kernels/wasm";
 export type { KernelVariant } from "./kernels/wasm";
-export { figurePng, closeFigurePng, pngOffReason } from "./notebook/static-png";
 
 // The float32 kernels register as the "wasm" backend; the engine starts on first use.
 import { registerBackend as register } from "./model/backends";
 register("wasm", () => (require("./kernels/backend") as typeof import("./kernels/backend")).wasmBackend);
-export { requestInterrupt, KernelInterrupted } from "./kernels/backend";
+export { interruptWork, InterruptedError } from "./util/work";
 
 // Minimal-norm and score-based attacks: DeepFool, Carlini-Wagner L2, JSMA, Square.
 export { deepfool } from "./attacks/deepfool";

@@ -10,10 +10,12 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { loadavg } from "node:os";
 import {
-  adversarialBatch, augmentData, concatDatasets, feedforwardBatch, getThreads, kernelVariant, loadMnist, Network, setThreads,
-  sliceDataset, sneakyAdversarial, sneakyAdversarialBatch, writeFileAtomic,
+  adversarialBatch, adversarialTraining, augmentData, backendName, concatDatasets, feedforwardBatch, getThreads, kernelVariant,
+  loadMnist, Network, pgd, setThreads, sliceDataset, sneakyAdversarial, sneakyAdversarialBatch,
 } from "../dist";
+import { writeFileAtomic } from "../dist/util/files";
 
 const ROOT = resolve(__dirname, "..");
 const ANCHORS = resolve(ROOT, "..", "shared", "anchors", "ref_numpy.py");
@@ -26,6 +28,11 @@ const MACS = SIZES.slice(1).reduce((s, rows, l) => s + rows * SIZES[l], 0);
 /** Flops of one attack step per image (forward and the transposed products down to x) and of one sgd example (forward and weight update). */
 const ATTACK_FLOPS = 4 * MACS;
 const SGD_FLOPS = 4 * MACS + 2 * 30 * 10;
+/** The same for the ReLU [784, 100, 10] network of the PGD rows. */
+const RELU_MACS = 784 * 100 + 100 * 10;
+const RELU_ATTACK_FLOPS = 4 * RELU_MACS;
+const RELU_SGD_FLOPS = 4 * RELU_MACS;
+const reluNet = (seed: number) => new Network([784, 100, 10], { seed, activation: "relu", output: "identity", loss: "softmax-cross-entropy", init: "he" });
 
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -96,7 +103,9 @@ function main(): void {
   const { training, test } = loadMnist();
   const net = new Network(SIZES, { seed: 1 });
   net.sgd(sliceDataset(training, 0, 10_000), 1, 10, 3.0);
-  console.log(`bench: ${threads} thread(s), ${kernelVariant()} SIMD build, MNIST pixels stored at ${training.images.BYTES_PER_ELEMENT} bytes each${quick ? ", --quick" : ""}`);
+  console.log(`bench: ${backendName()} backend, ${threads} thread(s), ${kernelVariant()} SIMD build, MNIST pixels stored at ${training.images.BYTES_PER_ELEMENT} bytes each${quick ? ", --quick" : ""}`);
+  const loadBefore = loadavg();
+  console.log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(" ")} (compare ratios only from runs made on an idle machine)`);
 
   // Fast kernels.
   const ff = time(5, () => { feedforwardBatch(net, test.images); });
@@ -130,6 +139,25 @@ function main(): void {
   setThreads(threads);
   add({ name: `sgd, mini-batch 10, epoch of ${nSgd}, ${threads} threads`, unit: "us/example", value: sgdUs, gflops: SGD_FLOPS / sgdUs / 1e3 }, sgdT, sgdTCpu);
   add({ name: "sgd, 1 thread", unit: "us/example", value: (sgd1 / nSgd) * 1e6, gflops: SGD_FLOPS / ((sgd1 / nSgd) * 1e6) / 1e3 }, sgd1, sgd1Cpu);
+
+  // PGD L-inf with softmax cross-entropy on a ReLU [784, 100, 10] network, as the pgd-batched anchor:
+  // 40 sign steps of 0.01 in the eps = 0.1 ball from a uniform start.
+  const relu = reluNet(3);
+  const nPgd = quick ? 1000 : 4000;
+  const pgdImages = test.images.subarray(0, nPgd * 784), pgdLabels = test.labels.subarray(0, nPgd);
+  const pgdT = time(3, () => { pgd(relu, pgdImages, pgdLabels, { eps: 0.1, steps: 40, stepSize: 0.01, loss: "softmax-cross-entropy", seed: 1 }); });
+  const pgdUs = (pgdT / nPgd / 40) * 1e6;
+  add({ name: `PGD-40 L-inf, softmax CE, ReLU [784, 100, 10], ${nPgd} images`, unit: "us/image-step", value: pgdUs, gflops: RELU_ATTACK_FLOPS / pgdUs / 1e3 }, pgdT, lastCpu);
+
+  const reluSgdT = time(3, () => { reluNet(4).sgd(sgdData, 1, 50, 0.1); });
+  const reluSgdUs = (reluSgdT / nSgd) * 1e6;
+  add({ name: `sgd, softmax CE, ReLU [784, 100, 10], mini-batch 50`, unit: "us/example", value: reluSgdUs, gflops: RELU_SGD_FLOPS / reluSgdUs / 1e3 }, reluSgdT, lastCpu);
+
+  if (!quick) {
+    // One epoch of PGD-40 adversarial training on all 50,000 training images (two runs; median).
+    const advT = time(1, () => { adversarialTraining(reluNet(6), training, 1, 50, 0.1, { attack: "pgd", steps: 40, eps: 0.1, stepSize: 0.01, seed: 1 }); });
+    add({ name: "PGD-40 adversarial training, ReLU [784, 100, 10], one epoch of 50,000", unit: "s", value: advT }, advT, lastCpu);
+  }
 
   // The readable float64 references, for scale.
   const refSgd = time(1, () => { new Network(SIZES, { seed: 2 }).sgdReference(sliceDataset(training, 0, 2000), 1, 10, 3.0); });
@@ -173,6 +201,7 @@ function main(): void {
       sgdLoops: anchor("sgd", 5000, "per_example_us"),
       sneakyBatched: anchor("sneaky-batched", 5000, "per_example_step_us"),
       sgdBatched: anchor("sgd-batched", 50_000, "per_example_us"),
+      pgdBatched: anchor("pgd-batched", 10_000, "per_example_step_us"),
     };
   }
   const attach = (match: string, label: string, value: number | undefined) => {
@@ -180,6 +209,7 @@ function main(): void {
     if (row && value !== undefined) { row.anchor = label; row.anchorValue = value; }
   };
   attach("sneaky attack, ", "numpy batched", np.sneakyBatched);
+  attach("PGD-40 L-inf", "numpy batched", np.pgdBatched);
   attach("non-targeted", "numpy loops", np.nontargetedLoops);
   console.log("(CPU time: the process's CPU time per unit, all threads; with 2 threads it exceeds wall time when both cores work)");
   attach("sgd, mini-batch", "numpy batched", np.sgdBatched);
@@ -214,13 +244,16 @@ function main(): void {
       `for later epochs (30 us cold) and about 90 s for the whole pipeline batched in numpy, so compare the sgd ratio and ` +
       `the pipeline estimate with that in mind`);
   }
+  const loadAfter = loadavg();
+  console.log(`load average after: ${loadAfter.map((x) => x.toFixed(2)).join(" ")}`);
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; MNIST stored at ${training.images.BYTES_PER_ELEMENT} bytes per pixel (<= 4)`);
 
   const out = join(ROOT, "build", "bench.json");
   mkdirSync(join(ROOT, "build"), { recursive: true });
   writeFileAtomic(out, JSON.stringify({
-    date: new Date().toISOString(), node: process.version, threads, simd: kernelVariant(), quick,
+    date: new Date().toISOString(), node: process.version, backend: backendName(), threads, simd: kernelVariant(), quick,
+    loadBefore, loadAfter,
     rows, pipeline, anchors, peakRssMiB, mnistBytesPerPixel: training.images.BYTES_PER_ELEMENT,
   }, null, 2));
   console.log(`wrote ${out}`);

@@ -66,6 +66,10 @@ function versions(): Record<string, string> {
     "plotly.js": version("plotly.js-dist-min"),
     ...(nbconvert ? { nbconvert } : {}),
     ...(nbclient ? { nbclient } : {}),
+    // What the notebooks' kernels compute with (they inherit this process's environment).
+    backend: process.env.ADVLAB_BACKEND || "wasm",
+    "SIMD build": process.env.ADVLAB_SIMD || "fma where the processor runs it",
+    threads: process.env.ADVLAB_THREADS || "default",
   };
 }
 
@@ -109,7 +113,7 @@ export async function reproduce(args: Args): Promise<NotebookRun[]> {
   }
 
   const report = buildReport(readResults(resultsDir), runs, reference, pngs);
-  const { writeFileAtomic } = await import("../dist");
+  const { writeFileAtomic } = await import("../dist/util/files");
   writeFileAtomic(join(buildDir, "reproduction.json"), JSON.stringify({ date: new Date().toISOString(), versions: versions(), ...report }, null, 2) + "\n");
   writeFileAtomic(join(buildDir, "reproduction.md"), reportMarkdown(report, { date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", versions: versions() }));
   console.log(`wrote ${join(buildDir, "reproduction.md")} and reproduction.json`);

@@ -10,7 +10,7 @@
  *   // pngs: { notebooks: 6, figures: 25, seconds: 5.9, errors: [] }
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { findJupyter, findPython, jupyterEnv, ROOT } from "./kernel";
 import type { PngPass } from "./static-pngs";
@@ -73,12 +73,23 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
   });
 }
 
-/** The part of the runner's output that says what failed (the cell and the error), not a Python traceback. */
+/** The first line of a failure report from scripts/execute-notebook.py. */
+export const FAILURE_MARKER = "NOTEBOOK FAILED:";
+
+/** Most characters of a failure report kept (the error comes first in it, the cell's source after). */
+const FAILURE_CHARS = 12000;
+
+/**
+ * The part of the runner's output that says what failed: from execute-notebook.py's report
+ * (notebook, cell, error text, then the cell's source), without Python's debugger warnings.
+ * Nothing is cut before the error text, however long the cell; a very long report loses its end.
+ */
 export function failureSummary(output: string): string {
-  const marker = output.indexOf("An error occurred while executing the following cell");
+  const marker = output.indexOf(FAILURE_MARKER);
   const text = marker >= 0 ? output.slice(marker) : output;
   const lines = text.split("\n").filter((l) => !/frozen modules|Debugger warning|debugger miss|Xfrozen_modules|PYDEVD/.test(l));
-  return lines.slice(0, 60).join("\n").trim();
+  const kept = lines.join("\n").trim();
+  return kept.length <= FAILURE_CHARS ? kept : `${kept.slice(0, FAILURE_CHARS)}\n... (${kept.length - FAILURE_CHARS} more characters)`;
 }
 
 /**
@@ -118,19 +129,65 @@ async function executeNotebook(notebook: string, options: RunOptions): Promise<N
   return result;
 }
 
+/** Where Debian's libjs-mathjax installs MathJax 2 (or $ADVLAB_MATHJAX: another MathJax 2 folder). */
+export function mathjaxDir(): string {
+  return process.env.ADVLAB_MATHJAX ?? "/usr/share/javascript/mathjax";
+}
+
+/** Debian's RequireJS (libjs-requirejs, installed with jupyter-notebook). */
+const REQUIRE_JS = "/usr/share/javascript/requirejs/require.js";
+
+/** The parts of MathJax 2 that the exports' configuration (TeX-AMS_CHTML-full, Safe) loads: about 2 MB of its 54. */
+const MATHJAX_PARTS = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX", "jax/element", "jax/output/CommonHTML", "fonts/HTML-CSS/TeX/woff", "fonts/HTML-CSS/TeX/otf"];
+
+/** The script URLs the HTML exports load, relative to the exports' folder when copies are there. */
+export interface ExportAssets {
+  mathjaxUrl: string;
+  requireJsUrl: string;
+  /** Why an asset comes from a CDN (absent locally), for one warning. */
+  missing: string[];
+}
+
+/**
+ * Copies MathJax (from Debian's libjs-mathjax) and RequireJS into `outDir`, beside the HTML
+ * exports, so formulas render offline and the folder can be moved as a whole; returns the URLs
+ * the exports use. What is not installed falls back to a CDN, and `missing` says so.
+ */
+export function copyExportAssets(outDir: string): ExportAssets {
+  const assets: ExportAssets = {
+    mathjaxUrl: "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe",
+    requireJsUrl: "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
+    missing: [],
+  };
+  const mathjax = mathjaxDir();
+  if (MATHJAX_PARTS.every((part) => existsSync(join(mathjax, part)))) {
+    for (const part of MATHJAX_PARTS) cpSync(join(mathjax, part), join(outDir, "mathjax", part), { recursive: true, dereference: true });
+    assets.mathjaxUrl = "mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe";
+  } else {
+    assets.missing.push(`MathJax (no ${join(mathjax, "MathJax.js")} with its TeX-AMS_CHTML-full configuration: apt-get install libjs-mathjax, or set ADVLAB_MATHJAX)`);
+  }
+  if (existsSync(REQUIRE_JS)) {
+    cpSync(REQUIRE_JS, join(outDir, "require.js"), { dereference: true });
+    assets.requireJsUrl = "require.js";
+  } else {
+    assets.missing.push(`RequireJS (no ${REQUIRE_JS}: apt-get install libjs-requirejs)`);
+  }
+  return assets;
+}
+
 /** Exports an executed notebook to <name>.html beside it; a failed export fails the run. */
-async function exportHtml(result: NotebookRun): Promise<NotebookRun> {
+async function exportHtml(result: NotebookRun, assets: ExportAssets): Promise<NotebookRun> {
   const outDir = dirname(result.ipynb);
-  // The export names CDN copies of RequireJS and MathJax (Debian's nbconvert points at local
-  // files that may not exist); figures need neither: plotly.js is embedded in the notebook.
+  // MathJax and RequireJS from the copies beside the exports (copyExportAssets); figures need
+  // neither: plotly.js is embedded in the notebook.
   const exported = await run(
     findJupyter(),
     [
       "nbconvert",
       "--to",
       "html",
-      "--HTMLExporter.require_js_url=https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js",
-      "--HTMLExporter.mathjax_url=https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe",
+      `--HTMLExporter.require_js_url=${assets.requireJsUrl}`,
+      `--HTMLExporter.mathjax_url=${assets.mathjaxUrl}`,
       "--output-dir",
       outDir,
       "--output",
@@ -163,7 +220,13 @@ export async function runNotebooks(sources: string[], options: RunOptions): Prom
     options.onEvent?.({ kind: "pngs-end", pngs });
   }
   const runs: NotebookRun[] = [];
-  for (const r of executed) runs.push(r.ok ? await exportHtml(r) : r);
+  if (executed.some((r) => r.ok)) {
+    const assets = copyExportAssets(resolve(options.outDir));
+    for (const m of assets.missing) process.stderr.write(`(HTML exports: ${m}; loaded from a CDN instead, so formulas need a network)\n`);
+    for (const r of executed) runs.push(r.ok ? await exportHtml(r, assets) : r);
+  } else {
+    runs.push(...executed);
+  }
   return { runs, pngs };
 }
 

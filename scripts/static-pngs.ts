@@ -4,9 +4,10 @@
  * execute_result output that holds Plotly JSON (`application/vnd.plotly.v1+json`) and no
  * `image/png` gains one, drawn from that JSON; the .ipynb is rewritten atomically. Outputs
  * updated in place while the notebook ran (live figures) hold their final state, which is what
- * gets drawn. Other outputs are left as they are. Run it before the HTML export: nbconvert's
- * HTML prefers `text/html` (the figure drawn by plotly.js) to `image/png`, so the export is the
- * same with or without PNGs.
+ * gets drawn. Other outputs are left as they are. The figure's own HTML (lib/notebook's, found
+ * by its figure div) is rewritten to hold the PNG as an <img> that plotly.js replaces when
+ * scripts run: front ends that rank HTML above PNG but run no scripts (an untrusted notebook
+ * in Jupyter, nbviewer-style viewers) show the image. Run it before the HTML export.
  *
  *   const pass = await addStaticPngs(["build/notebooks/01-predict.ipynb"])
  *   // { notebooks: 1, figures: 3, seconds: 2.4, errors: [] }
@@ -15,11 +16,14 @@
  */
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { closeFigurePng, figurePng, pngOffReason, readJsonFile, writeFileAtomic } from "../dist";
+import { closeFigurePng, figurePng, pngOffReason } from "../dist/notebook/static-png";
+import { readJsonFile, writeFileAtomic } from "../dist/util/files";
 import type { Figure } from "../dist";
+import { figureHtml, figureHtmlId } from "../dist/notebook/notebook-html";
 
 const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 const PNG_MIME = "image/png";
+const HTML_MIME = "text/html";
 
 /** What one pass did. */
 export interface PngPass {
@@ -72,9 +76,15 @@ function plotlyFigure(output: Output): Figure {
   return { data: json.data, layout: json.layout, config };
 }
 
-/** The bundle with the PNG added, keys in sorted order as nbformat writes them. */
-function withPng(data: Record<string, unknown>, base64: string): Record<string, unknown> {
+/**
+ * The bundle with the PNG added, keys in sorted order as nbformat writes them. HTML made by
+ * lib/notebook (with a figure div) is made again, the same figure and id, with the image inside.
+ */
+function withPng(data: Record<string, unknown>, figure: Figure, base64: string): Record<string, unknown> {
   const all: Record<string, unknown> = { ...data, [PNG_MIME]: base64 };
+  const html = data[HTML_MIME];
+  const id = figureHtmlId(Array.isArray(html) ? html.join("") : String(html ?? ""));
+  if (id !== undefined) all[HTML_MIME] = figureHtml(figure, id, { png: base64 });
   return Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
 }
 
@@ -112,7 +122,7 @@ export async function addStaticPngs(files: string[]): Promise<PngPass> {
         }
         const png = await figurePng(figure);
         if (!png) break;
-        output.data = withPng(output.data!, png.toString("base64"));
+        output.data = withPng(output.data!, figure, png.toString("base64"));
         drawn++;
       }
       if (drawn > 0) {

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { createRng, getThreads, loadMnist, setThreads } from "../dist";
-import { wasmBackend, requestInterrupt, KernelInterrupted } from "../dist/kernels/backend";
+import { wasmBackend } from "../dist/kernels/backend";
+import { interruptWork, InterruptedError } from "../dist/util/work";
 import { referenceBackend } from "../dist/model/reference-backend";
 import { runAsync, runSync } from "../dist/util/work";
 import { CANCEL_FLAG } from "../dist/kernels/layout";
@@ -461,12 +462,12 @@ describe("wasmBackend checks and interrupts", () => {
     }
   });
 
-  it("setting the cancel word makes a long attack return promptly with KernelInterrupted, and the next call runs", async () => {
+  it("setting the cancel word makes a long attack return promptly with InterruptedError, and the next call runs", async () => {
     const model = randomModel([784, 100, 10], ["relu", "identity"], 2);
     const c = CASES[2];
     const p = program(c, 2000, LOSSES[1], "sign", "linf", true, 0, { steps: 2000 });
     const started = performance.now();
-    const timer = setTimeout(() => requestInterrupt(), 100);
+    const timer = setTimeout(() => interruptWork(), 100);
     let error: unknown = null;
     try {
       await runAsync(() => wasmBackend.descend(model, p));
@@ -476,17 +477,17 @@ describe("wasmBackend checks and interrupts", () => {
       clearTimeout(timer);
     }
     const seconds = (performance.now() - started) / 1000;
-    expect(error).to.be.instanceOf(KernelInterrupted);
+    expect(error).to.be.instanceOf(InterruptedError);
     // The whole run would take about 2000 x 2000 x 4.5 us = 18 s.
     expect(seconds).to.be.below(2);
     const after = runSync(wasmBackend.descend(model, { ...p, steps: 2, starts: p.starts.subarray(0, 784), labels: p.labels.subarray(0, 1), origins: p.origins!.subarray(0, 784) }));
     expect(after.stepsUsed[0]).to.equal(2);
   });
 
-  it("setting the cancel word makes a long sgd return promptly with KernelInterrupted", async () => {
+  it("setting the cancel word makes a long sgd return promptly with InterruptedError", async () => {
     const model = randomModel([784, 100, 10], ["relu", "identity"], 3);
     const before = Float64Array.from(model.weights[0]);
-    const timer = setTimeout(() => requestInterrupt(), 100);
+    const timer = setTimeout(() => interruptWork(), 100);
     const started = performance.now();
     let error: unknown = null;
     try {
@@ -499,7 +500,7 @@ describe("wasmBackend checks and interrupts", () => {
     } finally {
       clearTimeout(timer);
     }
-    expect(error).to.be.instanceOf(KernelInterrupted);
+    expect(error).to.be.instanceOf(InterruptedError);
     expect((performance.now() - started) / 1000).to.be.below(3);
     // Interrupted inside the first epoch: the model keeps its weights.
     expect(sameBits(model.weights[0], before)).to.equal(true);

@@ -72,7 +72,7 @@ describe("batch (fast training and augmentation)", () => {
     const first = net.sgdAsync(train5k, 1, 10, 3.0);
     const second = other.sgdAsync(train5k, 1, 10, 3.0);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(() => evaluateBatch(net, test2k)).to.throw(/busy with a sgdRange job from an asynchronous call; await that call first/);
+    expect(() => evaluateBatch(net, test2k)).to.throw(/an asynchronous call \(sgdAsync\) is under way; await it first/);
     await Promise.all([first, second]);
     const again = new Network([784, 30, 10], { seed: 5 });
     again.sgd(train5k, 1, 10, 3.0);

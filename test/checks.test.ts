@@ -76,6 +76,13 @@ describe("evaluationChecks", () => {
     expect(r.flags.map((f) => f.check)).to.deep.equal(["more-steps-help", "unbounded-below-100"]);
   });
 
+  it("states counts per curve when the curves rest on different numbers of images", () => {
+    const r = evaluationChecks({ ...good, blackBox: [{ eps: 0.1, success: 0.96 }], unbounded: { success: 0.99 }, n: { eps: 150, unbounded: 500 } });
+    expect(r.flags.find((f) => f.check === "black-box-stronger")!.message).to.contain("(144 of 150)").and.contain("(129 of 150)");
+    expect(r.flags.find((f) => f.check === "unbounded-below-100")!.message).to.contain("(495 of 500)");
+    expect(() => evaluationChecks({ ...good, n: { steps: 0 } })).to.throw(RangeError, /n\.steps/);
+  });
+
   it("refuses rates outside [0, 1] and missing numbers, naming the entry", () => {
     expect(() => evaluationChecks({ whiteBox: [{ eps: 0.1, success: 86 }] })).to.throw(RangeError, /whiteBox\[0\]\.success/);
     expect(() => evaluationChecks({ stepsCurve: [{ steps: Number.NaN, success: 0.5 }] })).to.throw(RangeError, /stepsCurve\[0\]\.steps/);

@@ -293,4 +293,43 @@ describe("Network", () => {
       expect(reports[2]).to.be.above(0.75);
     });
   });
+
+  describe("the fast path refuses what the reference refuses", () => {
+    const { training } = loadMnist();
+    const base = sliceDataset(training, 0, 1000);
+
+    it("sgd refuses a NaN pixel, naming the image and pixel, and leaves the weights untouched", () => {
+      const images = Float32Array.from(base.images);
+      images[300 * 784 + 17] = NaN;
+      const data = { images, labels: base.labels, length: 1000, image: (i: number) => images.subarray(i * 784, (i + 1) * 784) };
+      const net = new Network([784, 30, 10], { seed: 1 });
+      const before = net.toJSON();
+      expect(() => net.sgd(data, 1, 10, 3)).to.throw(/training data images\[235217\] \(image 300, pixel 17\) must be a finite number, got NaN/);
+      expect(net.toJSON()).to.deep.equal(before);
+    });
+
+    it("sgd refuses labels beyond the outputs and a label array shorter than the images", () => {
+      const net = new Network([784, 30, 4], { seed: 1 });
+      expect(() => net.sgd(base, 1, 10, 3)).to.throw(/training data labels\[\d+\] must be a whole number from 0 to 3, got \d/);
+      const short = { ...base, labels: base.labels.subarray(0, 999) };
+      expect(() => new Network([784, 30, 10]).sgd(short, 1, 10, 3)).to.throw(/training data: 999 labels for 1000 images/);
+    });
+
+    it("a diverging eta is reported as divergence, with the epoch and eta", () => {
+      const net = new Network([784, 30, 10], { seed: 1, activation: "relu", output: "identity", loss: "softmax-cross-entropy" });
+      expect(() => net.sgd(base, 2, 10, 1e30)).to.throw(/sgd diverged in epoch 1: (weights|biases)\[\d\]\[\d+\] is (NaN|-?Infinity) \(eta 1e\+30, loss softmax-cross-entropy\)/);
+    });
+
+    it("weights beyond float32's range load (float64 holds them) but the kernels refuse them, naming the entry", () => {
+      const json = new Network([3, 2], { seed: 1 }).toJSON();
+      json.weights[0][1][2] = 1e39;
+      const net = Network.fromJSON(json);
+      expect(() => net.forward([0.1, 0.2, 0.3])).to.throw(/weights\[0\]\[5\] is 1e\+39, not a finite float32/);
+    });
+
+    it("makeDataset refuses a NaN or infinite pixel", () => {
+      expect(() => makeDataset(Float32Array.of(0, NaN, 0), Uint8Array.of(1), 3)).to.throw(/dataset: image 0 pixel 1 is NaN, not a finite number/);
+      expect(() => makeDataset(Float64Array.of(0, 0, Infinity), Uint8Array.of(1), 3)).to.throw(/image 0 pixel 2 is Infinity/);
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { digitFigure, inKernel, progress, show, table } from "../dist";
-import { figureBundle, figureHtml, plotlyLoaderHtml, progressBundle, progressSummary, scriptJson, tableBundle } from "../dist/notebook/notebook-html";
+import { barFigure } from "../dist";
+import { figureBundle, figureHtml, figureHtmlId, plotlyLoaderHtml, progressBundle, progressSummary, scriptJson, tableBundle } from "../dist/notebook/notebook-html";
 
 const x = Float64Array.from({ length: 784 }, (_, i) => (i % 28) / 27);
 
@@ -13,6 +14,28 @@ describe("notebook", () => {
       expect(bundle["application/vnd.plotly.v1+json"]).to.deep.equal({ data: fig.data, layout: fig.layout, config: fig.config });
       expect(bundle["text/html"]).to.contain('id="fig-1"').and.to.contain("Plotly.newPlot");
       expect(bundle["text/plain"]).to.equal("<Figure: ramp (1 heatmap trace)>");
+    });
+
+    it("with a PNG, a figure's div starts with it as an image, which the drawing script removes; without, it is empty", () => {
+      const fig = digitFigure(x, { title: "ramp" });
+      const bundle = figureBundle(fig, "fig-3", { png: "iVBORw0KGgo=" });
+      expect(bundle["image/png"]).to.equal("iVBORw0KGgo=");
+      const html = bundle["text/html"] as string;
+      expect(html).to.match(/^<div id="fig-3" class="advlab-figure" style="[^"]*"><img class="advlab-figure-png" alt="Figure: ramp \(1 heatmap trace\)" src="data:image\/png;base64,iVBORw0KGgo=" style="[^"]*"><\/div>/);
+      expect(html).to.contain('div.querySelector("img.advlab-figure-png")').and.to.contain("div.removeChild(still)");
+      expect(figureHtmlId(html)).to.equal("fig-3");
+      expect(figureHtml(fig, "fig-4")).to.match(/^<div id="fig-4" class="advlab-figure" style="[^"]*"><\/div>/);
+    });
+
+    it("a live figure's intermediate bundle leaves the Plotly JSON out", () => {
+      expect(Object.keys(figureBundle(digitFigure(x), "fig-5", { plotlyJson: false })).sort()).to.deep.equal(["text/html", "text/plain"]);
+    });
+
+    it("every image is framed, so that a blank one still shows; bar charts can name both axes", () => {
+      const { xaxis, yaxis } = digitFigure(new Float64Array(784)).layout as Record<string, Record<string, unknown>>;
+      for (const axis of [xaxis, yaxis]) expect([axis.showline, axis.mirror, typeof axis.linecolor]).to.deep.equal([true, true, "string"]);
+      const bars = barFigure(["a", "b"], [{ name: "s", values: [0.1, 0.2] }], { xTitle: "test set", yTitle: "accuracy" }).layout as Record<string, { title: { text: string } }>;
+      expect([bars.xaxis.title.text, bars.yaxis.title.text]).to.deep.equal(["test set", "accuracy"]);
     });
 
     it("figure HTML cannot be closed early by a title holding </script>", () => {

@@ -56,6 +56,17 @@ describe("notebooks", () => {
         }
       }
     });
+
+    it("every committed notebook is exactly what scripts/notebooks/build.ts makes from its source (no outputs, no metadata from a session)", function () {
+      this.timeout(60000);
+      const r = spawnSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "scripts", "notebooks", "build.ts"), "--check"], { encoding: "utf8", cwd: ROOT });
+      expect(r.status, `${r.stdout}${r.stderr}`).to.equal(0);
+    });
+
+    it("Jupyter's checkpoints beside the notebooks are ignored by git", function () {
+      const r = spawnSync("git", ["check-ignore", "--no-index", "notebooks/.ipynb_checkpoints/03-sneaky-checkpoint.ipynb"], { encoding: "utf8", cwd: ROOT });
+      expect(r.stdout.trim(), r.stderr).to.equal("notebooks/.ipynb_checkpoints/03-sneaky-checkpoint.ipynb");
+    });
   });
 
   describe("executed headlessly (as npm run reproduce does)", function () {
@@ -104,13 +115,15 @@ describe("notebooks", () => {
       expect(executed.report.pngs?.figures).to.equal(figures.length);
     });
 
-    it("each HTML export draws its figures with plotly.js rather than showing their PNGs", () => {
+    it("each HTML export holds every figure as a plotly.js figure whose div starts with its PNG, and no PNG output of its own", () => {
       for (const run of executed.runs.filter((r) => r.ok)) {
         const figures = readNotebook(run.ipynb)
           .cells.flatMap((c) => c.outputs ?? [])
           .filter((o) => o.data?.["application/vnd.plotly.v1+json"] !== undefined);
         const page = readFileSync(run.html, "utf8");
-        expect(page.match(/<div id="[^"]*" class="advlab-figure"/g) ?? [], `${run.name}: figure divs`).to.have.length(figures.length);
+        // The static image inside each figure's div: what a page that runs no scripts shows.
+        const divs = page.match(/<div id="[^"]*" class="advlab-figure" style="[^"]*"><img class="advlab-figure-png" alt="[^"]*" src="data:image\/png;base64,iVBORw0K/g) ?? [];
+        expect(divs, `${run.name}: figure divs holding their PNG`).to.have.length(figures.length);
         // nbconvert's template for an output shown as PNG (plotly.js's own source holds data: URLs too).
         expect(page, `${run.name}: an <img> of a PNG`).to.not.contain('<img src="data:image/png;base64,');
       }
@@ -154,9 +167,9 @@ describe("notebooks", () => {
 
   describe("in a running kernel (the messages a front end receives)", () => {
     /** Runs `code` as one cell in a fresh tslab kernel; returns the reply status and published messages. */
-    function runCell(code: string): { status: string; messages: { type: string; displayId?: string; mimes?: string[]; text?: string }[] } {
+    function runCell(code: string, deadlineSeconds = 120): { status: string; messages: { type: string; displayId?: string; mimes?: string[]; text?: string }[] } {
       registerKernel();
-      const r = spawnSync(findPython(["jupyter_client"]), [join(__dirname, "support", "iopub.py")], {
+      const r = spawnSync(findPython(["jupyter_client"]), [join(__dirname, "support", "iopub.py"), String(deadlineSeconds)], {
         input: code,
         encoding: "utf8",
         cwd: ROOT,
@@ -187,20 +200,72 @@ describe("notebooks", () => {
       expect(updates[0].mimes).to.deep.equal(["text/html", "text/plain"]);
     });
 
-    it("a live figure redraws its output in place, and plotly.js is embedded once before it", function () {
+    it("a live figure redraws its output in place as HTML, then finish() sends its final state with the Plotly JSON", function () {
       this.timeout(5 * 60 * 1000);
       const { status, messages } = runCell(
         `import { liveFigure, lineFigure, show } from "${join(ROOT, "dist")}";\n` +
-          `const chart = await liveFigure(lineFigure([{ name: "accuracy", x: [1], y: [0.9] }]));\n` +
-          `await chart.update(lineFigure([{ name: "accuracy", x: [1, 2], y: [0.9, 0.93] }]));\n` +
+          `const chart = await liveFigure(lineFigure([{ name: "accuracy", x: [1], y: [0.9] }], { title: "epoch 1" }));\n` +
+          `await chart.update(lineFigure([{ name: "accuracy", x: [1, 2], y: [0.9, 0.93] }], { title: "epoch 2" }));\n` +
+          `await chart.finish();\n` +
           `await show(lineFigure([{ name: "other", x: [1], y: [1] }]));`,
       );
       expect(status).to.equal("ok");
       const displays = messages.filter((m) => m.type === "display_data" || m.type === "update_display_data");
-      expect(displays.map((m) => m.type)).to.deep.equal(["display_data", "display_data", "update_display_data", "display_data"]);
+      expect(displays.map((m) => m.type)).to.deep.equal(["display_data", "display_data", "update_display_data", "update_display_data", "display_data"]);
       expect(displays[0].text).to.contain("plotly.js");
       expect(displays[2].displayId).to.equal(displays[1].displayId).and.to.be.a("string");
-      expect(displays[2].mimes).to.include.members(["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
+      expect(displays[3].displayId).to.equal(displays[1].displayId);
+      // jupyterlab-plotly ignores in-place updates of Plotly JSON: live states carry HTML only.
+      expect(displays[1].mimes).to.deep.equal(["text/html", "text/plain"]);
+      expect(displays[2].mimes).to.deep.equal(["text/html", "text/plain"]);
+      expect(displays[3].mimes).to.deep.equal(["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
+      expect(displays[3].text).to.contain("epoch 2");
+    });
+
+    it("600 prints, then 5,000 redraws of a live figure and five progress bars with 500 tables and 50 prints in the same turn: all arrive, and a later print too", function () {
+      // Without serialised sends, zeromq's 513th send in one turn is deferred and the next
+      // throws "Socket is busy writing"; tslab's own messages then fail and the cell never ends.
+      this.timeout(5 * 60 * 1000);
+      const { status, messages } = runCell(
+        `import { liveFigure, lineFigure, progress, table } from "${join(ROOT, "dist")}";\n` +
+          `for (let i = 0; i < 600; i++) console.log("burst " + i);\n` +
+          `const line = (i: number) => lineFigure([{ name: "a", x: [0, i], y: [0, i] }], { title: "step " + i });\n` +
+          `const live = await liveFigure(line(0));\n` +
+          `const bars = [0, 1, 2, 3, 4].map((b) => progress(5000, "bar " + b));\n` +
+          `const tables: Promise<void>[] = [];\n` +
+          `const redraws: Promise<void>[] = [];\n` +
+          `for (let i = 1; i <= 5000; i++) {\n` +
+          `  redraws.push(live.update(line(i)));\n` +
+          `  for (const bar of bars) bar.update(i);\n` +
+          `  if (i % 10 === 0) tables.push(table([{ row: i }]));\n` +
+          `  if (i % 100 === 0) console.log("step " + i);\n` +
+          `}\n` +
+          `await Promise.all(redraws);\n` +
+          `await Promise.all(tables);\n` +
+          `await live.finish();\n` +
+          `for (const bar of bars) await bar.finish();\n` +
+          `await new Promise((r) => setTimeout(r, 100));\n` +
+          `console.log("later output");`,
+      );
+      expect(status).to.equal("ok");
+      expect(messages.filter((m) => m.type === "error")).to.deep.equal([]);
+      const prints = messages.filter((m) => m.type === "stream").map((m) => m.text);
+      // 600 prints in one turn before any display call: importing the library made them safe too.
+      expect(prints.join("")).to.equal(
+        [...Array.from({ length: 600 }, (_, k) => `burst ${k}\n`), ...Array.from({ length: 50 }, (_, k) => `step ${(k + 1) * 100}\n`), "later output\n"].join(""),
+      );
+      const tables = messages.filter((m) => m.type === "display_data" && !m.displayId && /row/.test(m.text ?? ""));
+      expect(tables.map((m) => Number(/^\s*row\s*\n-+\n\s*(\d+)$/.exec(m.text ?? "")?.[1]))).to.deep.equal(Array.from({ length: 500 }, (_, k) => (k + 1) * 10));
+      const liveId = messages.find((m) => m.type === "display_data" && m.displayId?.startsWith("advlab-live"))?.displayId;
+      const liveUpdates = messages.filter((m) => m.type === "update_display_data" && m.displayId === liveId);
+      // Redraws asked for while one was on its way were dropped; the newest always went out.
+      expect(liveUpdates.length).to.be.within(2, 100);
+      expect(liveUpdates[liveUpdates.length - 2].text).to.equal("<Figure: step 5000 (1 scatter trace)>");
+      expect(liveUpdates[liveUpdates.length - 1].mimes).to.include("application/vnd.plotly.v1+json");
+      for (let b = 0; b < 5; b++) {
+        const last = messages.filter((m) => m.type === "update_display_data" && m.text?.startsWith(`bar ${b}:`)).pop();
+        expect(last?.text, `bar ${b}`).to.match(new RegExp(`^bar ${b}: 5,000/5,000 \\(100\\.0 %\\), .*done in`));
+      }
     });
   });
 
@@ -234,6 +299,29 @@ describe("notebooks", () => {
         expect(r.stderr).to.match(/1 notebook\(s\) failed: 02-broken[\s\S]*reproduce sees this/);
         const report = readFileSync(join(dir, "build", "reproduction.md"), "utf8");
         expect(report).to.contain("| 01-fine | ran |").and.to.contain("| 02-broken | FAILED |");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("npm run reproduce names the notebook, the cell and the error of a 200-line failing cell, and says when an error has no message", function () {
+      this.timeout(5 * 60 * 1000);
+      const dir = mkdtempSync(join(tmpdir(), "advlab-longcell-"));
+      try {
+        mkdirSync(join(dir, "notebooks"));
+        const long = [...Array.from({ length: 200 }, (_, i) => `const v${i}: number = ${i};`), "throw new Error('the long cell fails on its last line');"].join("\n");
+        writeFileSync(join(dir, "notebooks", "01-long.ipynb"), notebookJson(["console.log('first');", long]));
+        writeFileSync(join(dir, "notebooks", "02-silent.ipynb"), notebookJson(["throw new Error();"]));
+        const r = reproduceIn(dir);
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.contain("2 notebook(s) failed: 01-long, 02-silent");
+        const [, longReport, silentReport] = r.stderr.split(/^--- /m);
+        expect(longReport).to.contain(`NOTEBOOK FAILED: ${join(dir, "notebooks", "01-long.ipynb")}, cell 2 of 2 (code cell 2 of 2, 201 lines)`);
+        // The error comes before the cell's source, which is shortened in the middle.
+        expect(longReport.indexOf("Error: the long cell fails on its last line")).to.be.within(0, longReport.indexOf("the cell:"));
+        expect(longReport).to.contain("(171 lines left out)");
+        expect(silentReport).to.contain("02-silent.ipynb, cell 1 of 1").and.to.contain("Error (thrown without a message)");
+        expect(r.stderr).to.not.contain("<Error>");
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

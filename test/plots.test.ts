@@ -335,6 +335,17 @@ describe("plots", () => {
       expect((fig.data[0].line as Trace).color).to.equal((fig.data[2].line as Trace).color);
     });
 
+    it("takes a colour and a dash style per series, so one network keeps one colour across attacks", () => {
+      const fig = bandsFigure([
+        { name: "a", x: [0], y: [1], low: [1], high: [1], color: "#123456", dash: "dot" },
+        { name: "b", x: [0], y: [1], low: [1], high: [1], color: "#123456" },
+      ]);
+      expect(fig.data[2].line).to.deep.equal({ color: "#123456", dash: "dot" });
+      expect(fig.data[5].line).to.deep.equal({ color: "#123456" });
+      expect(fig.data[4].fillcolor).to.equal("rgba(18, 52, 86, 0.18)");
+      expect(() => bandsFigure([{ name: "c", x: [0], y: [1], low: [1], high: [1], color: "red" }])).to.throw(/#rrggbb/);
+    });
+
     it("refuses a band whose length differs from its line", () => {
       expect(() => bandsFigure([{ name: "s", x: [0, 1], y: [1, 0], low: [1], high: [1, 0] }])).to.throw(/same length/);
     });

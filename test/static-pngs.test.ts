@@ -7,6 +7,7 @@ import type { Figure } from "../dist";
 import { buildReport, reportMarkdown } from "../scripts/report";
 import type { NotebookRun } from "../scripts/run-notebooks";
 import { addStaticPngs, describePass, notebooksIn, outputsWanting } from "../scripts/static-pngs";
+import { figureHtml, figureHtmlId } from "../dist/notebook/notebook-html";
 
 type Output = Record<string, unknown> & { output_type: string; data?: Record<string, unknown> };
 interface Notebook {
@@ -15,10 +16,16 @@ interface Notebook {
 
 const PLOTLY = "application/vnd.plotly.v1+json";
 
-/** A figure's display_data output as lib/notebook sends it, less the HTML (not needed here). */
+let figureCount = 0;
+
+/** A figure's display_data output as lib/notebook sends it (HTML as nbformat stores it: a list of lines). */
 const figureOutput = (figure: Figure, type = "display_data"): Output => ({
   output_type: type,
-  data: { [PLOTLY]: { data: figure.data, layout: figure.layout, config: figure.config ?? {} }, "text/plain": "<Figure>" },
+  data: {
+    [PLOTLY]: { data: figure.data, layout: figure.layout, config: figure.config ?? {} },
+    "text/html": figureHtml(figure, `advlab-figure-${++figureCount}`).split(/(?<=\n)/),
+    "text/plain": "<Figure>",
+  },
   metadata: {},
   ...(type === "execute_result" ? { execution_count: 2 } : {}),
 });
@@ -94,7 +101,19 @@ describe("static PNG pass over executed notebooks", function () {
     expect(pngSize(drawnLine["image/png"] as string)).to.deep.equal({ width: 2 * (line.layout.width as number), height: 2 * (line.layout.height as number) });
     expect(pngSize(drawnBars["image/png"] as string)).to.deep.equal({ width: 2 * (bars.layout.width as number), height: 2 * (bars.layout.height as number) });
     // The rest of each bundle is as it was.
-    expect({ ...drawnLine, "image/png": undefined }).to.deep.equal({ ...original.cells[1].outputs![1].data, "image/png": undefined });
+    expect({ ...drawnLine, "image/png": undefined, "text/html": undefined }).to.deep.equal({ ...original.cells[1].outputs![1].data, "image/png": undefined, "text/html": undefined });
+  });
+
+  it("a figure's HTML gains the same PNG as an image inside its div, same id, for front ends that run no scripts", () => {
+    const before = original.cells[1].outputs![1].data!;
+    const after = read(path).cells[1].outputs![1].data!;
+    const oldHtml = [before["text/html"]].flat().join("");
+    const newHtml = String(after["text/html"]);
+    expect(figureHtmlId(newHtml)).to.equal(figureHtmlId(oldHtml)).and.to.be.a("string");
+    expect(oldHtml).to.not.contain("<img");
+    expect(newHtml).to.contain(`<img class="advlab-figure-png" alt="Figure: accuracy per epoch (1 scatter trace)" src="data:image/png;base64,${after["image/png"] as string}"`);
+    // The script that draws the interactive figure takes the image out first.
+    expect(newHtml).to.contain("Plotly.newPlot").and.to.contain('div.querySelector("img.advlab-figure-png")');
   });
 
   it("non-Plotly outputs, and an output that already had a PNG, are left exactly as they were", () => {

@@ -1,4 +1,4 @@
-import { argmax } from "../util/argmax";
+import { argmax, argmaxRow } from "../util/argmax";
 
 /**
  * What counts as fooled, kept apart from how an attack searches.
@@ -24,7 +24,7 @@ export function misclassified(labels: ArrayLike<number>): Criterion;
 export function misclassified(a: ArrayLike<number>, trueLabel?: number): boolean | Criterion {
   if (trueLabel !== undefined) return argmax(a) !== trueLabel;
   const labels = a;
-  return { name: "misclassified", decide: (out, classes) => rowsWhere(out, classes, (row, i) => argmaxAt(out, row, classes) !== labels[i]) };
+  return { name: "misclassified", decide: (out, classes) => rowsWhere(out, classes, (row, i) => argmaxRow(out, row, classes) !== labels[i]) };
 }
 
 /**
@@ -42,11 +42,6 @@ export interface Criterion {
   decide(outputs: ArrayLike<number>, classes: number): Uint8Array;
 }
 
-function argmaxAt(out: ArrayLike<number>, o: number, classes: number): number {
-  let best = 0;
-  for (let j = 1; j < classes; j++) if (out[o + j] > out[o + best]) best = j;
-  return best;
-}
 
 function rowsWhere(out: ArrayLike<number>, classes: number, test: (rowOffset: number, i: number) => boolean): Uint8Array {
   const n = out.length / classes;
@@ -57,7 +52,7 @@ function rowsWhere(out: ArrayLike<number>, classes: number, test: (rowOffset: nu
 
 /** Fooled when the top class of row i is goals[i]. */
 export function targeted(goals: ArrayLike<number>): Criterion {
-  return { name: "targeted", decide: (out, classes) => rowsWhere(out, classes, (o, i) => argmaxAt(out, o, classes) === goals[i]) };
+  return { name: "targeted", decide: (out, classes) => rowsWhere(out, classes, (o, i) => argmaxRow(out, o, classes) === goals[i]) };
 }
 
 /**
@@ -68,7 +63,7 @@ export function confidence(c: number, options: { softmax?: boolean } = {}): Crit
   return {
     name: `confidence >= ${c}`,
     decide: (out, classes) => rowsWhere(out, classes, (o) => {
-      const top = out[o + argmaxAt(out, o, classes)];
+      const top = out[o + argmaxRow(out, o, classes)];
       if (!options.softmax) return top >= c;
       let sum = 0;
       for (let j = 0; j < classes; j++) sum += Math.exp(out[o + j] - top);

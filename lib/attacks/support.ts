@@ -2,6 +2,7 @@ import { checkClassifier, Classifier } from "../model/classifier";
 import type { DenseModel, LossSpec } from "../model/backend";
 import { backend } from "../model/backends";
 import { checkImages, checkLabels } from "../model/checks";
+import { argmaxRow } from "../util/argmax";
 
 /**
  * Small private helpers shared by the minimal-norm and score-based attacks (DeepFool,
@@ -103,12 +104,7 @@ export function indicesWhere(n: number, keep: (i: number) => boolean): Int32Arra
   return Int32Array.from(out);
 }
 
-/** Index of the largest entry of row `o .. o + classes` (first on ties), as `predictRows`. */
-export function argmaxRow(out: ArrayLike<number>, o: number, classes: number): number {
-  let best = 0;
-  for (let j = 1; j < classes; j++) if (out[o + j] > out[o + best]) best = j;
-  return best;
-}
+export { argmaxRow };
 
 const QUADRATIC: LossSpec = { name: "quadratic", kappa: 0, targeted: false };
 

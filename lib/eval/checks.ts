@@ -40,8 +40,12 @@ export interface EvaluationCurves {
   unbounded?: { success: number; name?: string };
   /** Names used in the sentences (defaults "white-box", "black-box", "the attack"). */
   names?: { whiteBox?: string; blackBox?: string; steps?: string };
-  /** Images behind each rate: when given, the sentences also state counts. */
-  n?: number;
+  /**
+   * Images behind each rate: when given, the sentences also state counts. One number for all
+   * curves, or per curve: `eps` (the white-box and black-box curves, on the same images),
+   * `steps` and `unbounded`.
+   */
+  n?: number | { eps?: number; steps?: number; unbounded?: number };
   /** Differences up to this (in rate units) are noise (default 0.01). */
   tolerance?: number;
   /** How far below 1 the unbounded attack may stay (default 0). */
@@ -91,6 +95,11 @@ function counted(rate: number, n: number | undefined): string {
   return n === undefined ? pct(rate) : `${pct(rate)} (${Math.round(rate * n)} of ${n})`;
 }
 
+/** The image count behind one kind of curve, if known. */
+function nOf(c: EvaluationCurves, kind: "eps" | "steps" | "unbounded"): number | undefined {
+  return typeof c.n === "number" ? c.n : c.n?.[kind];
+}
+
 function notChecked(check: CheckName, what: string): CheckOutcome {
   return { check, fired: false, checked: false, message: `not checked: no ${what} given`, numbers: {} };
 }
@@ -114,14 +123,14 @@ function blackBoxStronger(c: EvaluationCurves, tol: number): CheckOutcome {
   if (worst.black - worst.white > tol) {
     return {
       check: "black-box-stronger", fired: true, checked: true, numbers,
-      message: `at eps ${worst.eps} ${bb} fools ${counted(worst.black, c.n)} but ${wb} only ${counted(worst.white, c.n)}: ` +
+      message: `at eps ${worst.eps} ${bb} fools ${counted(worst.black, nOf(c, "eps"))} but ${wb} only ${counted(worst.white, nOf(c, "eps"))}: ` +
         `a gradient attack should do at least as well as one without gradients, so the gradients are probably masked or the attack is broken`,
     };
   }
   return {
     check: "black-box-stronger", fired: false, checked: true, numbers,
-    message: `${wb} is at least as strong as ${bb} at all ${compared} eps compared (largest lead of ${bb}: ` +
-      `${(100 * (worst.black - worst.white)).toFixed(1)} points at eps ${worst.eps})`,
+    message: `${wb} is at least as strong as ${bb} at all ${compared} eps compared (` +
+      (worst.black > worst.white ? `largest lead of ${bb}: ${(100 * (worst.black - worst.white)).toFixed(1)} points at eps ${worst.eps}, within the tolerance)` : `${bb} never leads)`),
   };
 }
 
@@ -148,7 +157,7 @@ function successNotGrowing(c: EvaluationCurves, tol: number): CheckOutcome {
   if (drop > tol) {
     return {
       check: "success-not-growing", fired: true, checked: true, numbers,
-      message: `${worst.name} fools ${counted(worst.from.success, c.n)} at eps ${worst.from.eps} but only ${counted(worst.to.success, c.n)} ` +
+      message: `${worst.name} fools ${counted(worst.from.success, nOf(c, "eps"))} at eps ${worst.from.eps} but only ${counted(worst.to.success, nOf(c, "eps"))} ` +
         `at the larger eps ${worst.to.eps}: a larger budget contains every smaller one, so success must not fall; the attack is not finding what exists`,
     };
   }
@@ -173,7 +182,7 @@ function moreStepsHelp(c: EvaluationCurves, tol: number): CheckOutcome {
   if (gain > tol) {
     return {
       check: "more-steps-help", fired: true, checked: true, numbers,
-      message: `${name} fools ${counted(half.success, c.n)} with ${half.steps} steps and ${counted(last.success, c.n)} with ${last.steps}: ` +
+      message: `${name} fools ${counted(half.success, nOf(c, "steps"))} with ${half.steps} steps and ${counted(last.success, nOf(c, "steps"))} with ${last.steps}: ` +
         `it has not converged, so robust accuracy measured with ${half.steps} steps is too high`,
     };
   }
@@ -191,11 +200,11 @@ function unboundedBelow100(c: EvaluationCurves, tol: number): CheckOutcome {
   if (success < 1 - tol - 1e-12) {
     return {
       check: "unbounded-below-100", fired: true, checked: true, numbers,
-      message: `${name} fools only ${counted(success, c.n)}: with no limit on the change every image can be made into another class, ` +
+      message: `${name} fools only ${counted(success, nOf(c, "unbounded"))}: with no limit on the change every image can be made into another class, ` +
         `so the attack is failing to follow the model (masked gradients, saturation, or a bug)`,
     };
   }
-  return { check: "unbounded-below-100", fired: false, checked: true, numbers, message: `${name} fools ${counted(success, c.n)}, as it must` };
+  return { check: "unbounded-below-100", fired: false, checked: true, numbers, message: `${name} fools ${counted(success, nOf(c, "unbounded"))}, as it must` };
 }
 
 /**
@@ -217,7 +226,10 @@ export function evaluationChecks(curves: EvaluationCurves): EvaluationChecks {
   checkFinite(tol, "tolerance");
   const unboundedTol = curves.unboundedTolerance ?? 0;
   checkFinite(unboundedTol, "unboundedTolerance");
-  if (curves.n !== undefined && (!Number.isInteger(curves.n) || curves.n < 1)) throw new RangeError(`n must be a whole number >= 1, got ${curves.n}`);
+  const counts = typeof curves.n === "object" && curves.n !== null ? Object.entries(curves.n).map(([k, v]) => [`n.${k}`, v] as const) : curves.n === undefined ? [] : [["n", curves.n] as const];
+  for (const [name, v] of counts) {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < 1)) throw new RangeError(`${name} must be a whole number >= 1, got ${String(v)}`);
+  }
   const outcomes = [
     blackBoxStronger(curves, tol),
     successNotGrowing(curves, tol),

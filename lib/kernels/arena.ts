@@ -11,7 +11,8 @@ import type { WasmMemory } from "./wasm";
 export class Arena {
   private used: { start: number; end: number }[] = [];
 
-  constructor(readonly memory: WasmMemory, readonly base = 65536, readonly maximumBytes = 2 ** 31) {}
+  /** `maximumBytes`: the limit on region ends (lower it to test what happens when memory runs out). */
+  constructor(readonly memory: WasmMemory, readonly base = 65536, public maximumBytes = 2 ** 31) {}
 
   /** A region of `bytes` bytes (contents unspecified); its byte offset. */
   alloc(bytes: number): number {
@@ -37,6 +38,27 @@ export class Arena {
     const at = this.used.findIndex((r) => r.start === ptr);
     if (at < 0) throw new Error(`kernel memory: ${ptr} is not an allocated region`);
     this.used.splice(at, 1);
+  }
+
+  /** The offsets of the regions currently handed out, in address order. */
+  regionStarts(): number[] {
+    return this.used.map((r) => r.start);
+  }
+
+  /**
+   * Runs `take`, which allocates several regions; if it throws, frees the ones it got before
+   * failing, so a half-done set of allocations never leaks.
+   *
+   *   const handle = arena.allOrNothing(() => uploadModel(arena, model));
+   */
+  allOrNothing<T>(take: () => T): T {
+    const before = new Set(this.regionStarts());
+    try {
+      return take();
+    } catch (e) {
+      for (const start of this.regionStarts()) if (!before.has(start)) this.free(start);
+      throw e;
+    }
   }
 
   /** Bytes currently handed out. */

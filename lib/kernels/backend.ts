@@ -1,8 +1,12 @@
+import { argmaxRow } from "../util/argmax";
 import type {
   Backend, Ball, DenseModel, DescentProgram, DescentResult, GradientResult, LossName, LossSpec, StepRule, TrainProgram,
   TrainReport,
 } from "../model/backend";
+import { InterruptedError } from "../util/work";
 import type { Pending, Work } from "../util/work";
+
+const KERNEL_WHAT = "the fast kernels";
 import { createRng } from "../util/random";
 import { KernelEngine, kernelEngine } from "./pool";
 import { Arena } from "./arena";
@@ -31,8 +35,8 @@ import {
  *
  * Other arguments are taken as validated by the caller (shapes, labels < classes, finite
  * numbers); the kernels still never read or write outside the memory given to them. A set
- * cancel word (requestInterrupt, layout.ts CANCEL_FLAG) stops a running call, which then
- * throws KernelInterrupted.
+ * cancel word (layout.ts CANCEL_FLAG, set by util/work.ts's interruptWork) stops a running
+ * call, which then throws InterruptedError.
  */
 
 export const LOSS_CODES: Record<LossName, number> = {
@@ -44,32 +48,22 @@ export const BALL_CODES: Record<Ball, number> = { none: BALL_NONE, linf: BALL_LI
 /** How many times a thread checks an sgd barrier before it sleeps (see train-fast.ts). */
 const BARRIER_SPINS = 50_000;
 
-/** What a computation stopped by the cancel word throws. */
-export class KernelInterrupted extends Error {
-  constructor() {
-    super("interrupted: the kernels stopped early because an interrupt was requested");
-    this.name = "KernelInterrupted";
-  }
-}
-
 function cancelWord(engine: KernelEngine): Int32Array {
   return new Int32Array(engine.memory.buffer, CANCEL_FLAG, 1);
-}
-
-/** Asks every running kernel to return early (sets the cancel word; see layout.ts). */
-export function requestInterrupt(): void {
-  Atomics.store(cancelWord(kernelEngine()), 0, 1);
 }
 
 function clearInterrupt(engine: KernelEngine): void {
   Atomics.store(cancelWord(engine), 0, 0);
 }
 
-/** After a job: when the cancel word is set, clears it and throws KernelInterrupted. */
-function checkInterrupt(engine: KernelEngine): void {
+/**
+ * After a job: when the cancel word is set (util/work.ts's `interruptWork`, which SIGINT calls),
+ * clears it and throws InterruptedError.
+ */
+function checkInterrupt(engine: KernelEngine, what: string): void {
   if (Atomics.load(cancelWord(engine), 0) !== 0) {
     clearInterrupt(engine);
-    throw new KernelInterrupted();
+    throw new InterruptedError(what);
   }
 }
 
@@ -134,7 +128,7 @@ function forward(model: DenseModel, images: ArrayLike<number>): Float32Array {
       const m = Math.min(chunk, n - i0);
       engine.arena.f32(inPtr, m * d).set(rowsOf(images, d, i0, i0 + m));
       engine.run({ kernel: "feedforwardRange", args: [net.ptr, inPtr, 0, m, outPtr, scratch], splitAt: 2, scratchAt: 5, scratchStride: stride });
-      checkInterrupt(engine);
+      checkInterrupt(engine, KERNEL_WHAT);
       out.set(engine.arena.f32(outPtr, m * classes), i0 * classes);
     }
   } finally {
@@ -177,7 +171,7 @@ function gradient(
         kernel: "gradientRange", args: [net.ptr, lossBlock, inPtr, labels ? labPtr : 0, cotPtr, 0, m, lossPtr, gradPtr, scratch],
         splitAt: 5, scratchAt: 9, scratchStride: stride,
       });
-      checkInterrupt(engine);
+      checkInterrupt(engine, KERNEL_WHAT);
       grads.set(arena.f32(gradPtr, m * d), i0 * d);
       lossValues.set(arena.f32(lossPtr, m), i0);
     }
@@ -252,7 +246,7 @@ function* descend(model: DenseModel, program: DescentProgram, onChunk?: (done: n
       engine.start({ kernel: "descendRange", args: [net.ptr, set.prog, 0, m, scratch], splitAt: 2, scratchAt: 4, scratchStride: stride });
       if (i0 + m < n) fill(sets[(k + 1) % 2], i0 + m, Math.min(chunk, n - i0 - m));
       yield pendingJob(engine);
-      checkInterrupt(engine);
+      checkInterrupt(engine, KERNEL_WHAT);
       images.set(arena.f32(set.x, m * d), i0 * d);
       stepsUsed.set(arena.i32(set.used, m), i0);
       onChunk?.(i0 + m);
@@ -280,9 +274,7 @@ function* copyRows(arena: Arena, ptr: number, data: ArrayLike<number>, n: number
 function countRight(outputs: Float32Array, labels: Uint8Array, k: number): number {
   let correct = 0;
   for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (outputs[i * k + j] > outputs[i * k + best]) best = j;
-    if (best === labels[i]) correct++;
+    if (argmaxRow(outputs, i * k, k) === labels[i]) correct++;
   }
   return correct;
 }
@@ -380,7 +372,7 @@ function* train(model: DenseModel, program: TrainProgram): Work<void> {
         arena.u32(order, n).set(shuffled);
         engine.start({ kernel: "sgdRange", args: [net.ptr, epochCtx, 0, batches], appendThread: true });
         yield pendingJob(engine);
-        checkInterrupt(engine);
+        checkInterrupt(engine, KERNEL_WHAT);
       } else if (batches > 0) {
         let m = fillBatch(sets[0], 0);
         for (let k = 0; k < batches; k++) {
@@ -388,10 +380,10 @@ function* train(model: DenseModel, program: TrainProgram): Work<void> {
           engine.start({ kernel: "descendRange", args: [net.ptr, set.prog, 0, m, descentScratch], splitAt: 2, scratchAt: 4, scratchStride: descentStride });
           const next = k + 1 < batches ? fillBatch(sets[(k + 1) % 2], k + 1) : 0;
           yield pendingJob(engine);
-          checkInterrupt(engine);
+          checkInterrupt(engine, KERNEL_WHAT);
           engine.start({ kernel: "sgdRange", args: [net.ptr, set.ctx, 0, 1], appendThread: true });
           yield pendingJob(engine);
-          checkInterrupt(engine);
+          checkInterrupt(engine, KERNEL_WHAT);
           m = next;
         }
       }
@@ -409,7 +401,7 @@ function* train(model: DenseModel, program: TrainProgram): Work<void> {
             splitAt: 2, scratchAt: 5, scratchStride: testStride,
           });
           yield pendingJob(engine);
-          checkInterrupt(engine);
+          checkInterrupt(engine, KERNEL_WHAT);
           correct = countRight(arena.f32(testOut, test.labels.length * classes), test.labels, classes);
         }
         report.correct = correct;

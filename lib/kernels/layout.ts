@@ -15,10 +15,10 @@
  * groups or attack steps in forward, gradient and descent; between mini-batches in sgd, where
  * both threads act on one reading, so neither is left waiting at a barrier). The backend
  * clears it (stores 0) when a computation begins and when it reports the interruption (it throws
- * KernelInterrupted, lib/kernels/backend.ts), so a stale request never stops a later
- * computation. Any thread may set it (the main thread is blocked in Atomics.wait during a
- * synchronous call; a signal-watching worker, or the event loop during an asynchronous call,
- * is not); requestInterrupt() in backend.ts does it on this thread.
+ * InterruptedError, lib/util/work.ts), so a stale request never stops a later computation.
+ * Any thread may set it (the main thread is blocked in Atomics.wait during a synchronous call;
+ * util/work.ts's SIGINT watcher thread, or the event loop during an asynchronous call, is not):
+ * `interruptWork()` does it.
  */
 
 // ---------------------------------------------------------------- interrupts

@@ -1,4 +1,3 @@
-import type { Network } from "../model/network";
 import type { ActivationName } from "../model/backend";
 import { Arena } from "./arena";
 import {
@@ -77,13 +76,6 @@ export function uploadModel(arena: Arena, model: ModelData): NetHandle {
   return handle;
 }
 
-/** Copies `net` in (float64 -> float32): Nielsen's network, sigmoid on every layer. */
-export function uploadNetwork(arena: Arena, net: Network): NetHandle {
-  return uploadModel(arena, {
-    sizes: net.sizes, activations: net.sizes.slice(1).map(() => "sigmoid"), weights: net.weights, biases: net.biases,
-  });
-}
-
 /** Copies the float32 weights back (float64). */
 export function downloadModel(arena: Arena, handle: NetHandle, weights: readonly Float64Array[], biases: readonly Float64Array[]): void {
   handle.sizes.slice(1).forEach((rows, l) => {
@@ -91,11 +83,6 @@ export function downloadModel(arena: Arena, handle: NetHandle, weights: readonly
     weights[l].set(arena.f32(handle.weights[l], rows * cols));
     biases[l].set(arena.f32(handle.biases[l], rows));
   });
-}
-
-/** Copies the float32 weights back into `net` (float64). */
-export function downloadNetwork(arena: Arena, handle: NetHandle, net: Network): void {
-  downloadModel(arena, handle, net.weights, net.biases);
 }
 
 export function freeNetwork(arena: Arena, handle: NetHandle): void {

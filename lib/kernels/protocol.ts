@@ -8,7 +8,7 @@
  * appended. The parts are fixed by T alone, and every kernel computes each number the same
  * way whichever part it falls in.
  */
-export const KERNEL_NAMES = ["feedforwardRange", "attackRange", "sgdRange", "gradientRange", "descendRange"] as const;
+export const KERNEL_NAMES = ["feedforwardRange", "sgdRange", "gradientRange", "descendRange"] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /** Control word indices. */
@@ -24,6 +24,18 @@ export const THREADS = 8;    // T of the current job
 export const FAILED = 9;     // a worker's kernel threw
 export const CONTROL_WORDS = 16;
 export const MAX_ARGS = 16;
+
+/** FN of a job that runs no kernel: each thread times a fixed loop (the engine's load probe). */
+export const PROBE_FN = -2;
+
+/** The cancel word lives in the kernels' shared memory; its address and contract: layout.ts CANCEL_FLAG. */
+export { CANCEL_FLAG as CANCEL_AT } from "./layout";
+
+/**
+ * Per-worker health words (a separate SharedArrayBuffer, 2 words a worker): [2t] the worker's
+ * Linux thread id (0 if unknown), [2t + 1] its exit code + 1 once it exits (0 while alive).
+ */
+export const HEALTH_WORDS = 2;
 
 export interface Job {
   kernel: KernelName;

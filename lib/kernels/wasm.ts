@@ -25,9 +25,6 @@ const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 /** The functions assembly/kernels.ts exports; pointers are byte offsets, counts i32. */
 export interface KernelExports {
   feedforwardRange(net: number, images: number, i0: number, i1: number, out: number, scratch: number): void;
-  attackRange(net: number, x: number, targets: number, goals: number, i0: number, i1: number,
-    steps: number, eta: number, lam: number, scratch: number): void;
-  attackScratchBytes(net: number): number;
   sgdRange(net: number, ctx: number, k0: number, k1: number, t: number, T: number): void;
   gradientRange(net: number, loss: number, images: number, labels: number, cot: number, i0: number, i1: number,
     lossOut: number, gradOut: number, scratch: number): void;

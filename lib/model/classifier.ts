@@ -1,4 +1,5 @@
 import type { DenseModel, GradientResult, LossSpec } from "./backend";
+import { argmaxRow } from "../util/argmax";
 
 /**
  * What every attack, defence and evaluation is written against: a model that classifies
@@ -40,11 +41,6 @@ export function checkClassifier(model: unknown, name = "model"): asserts model i
 export function predictRows(outputs: ArrayLike<number>, classes: number): Uint8Array {
   const n = outputs.length / classes;
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    const o = i * classes;
-    for (let j = 1; j < classes; j++) if (outputs[o + j] > outputs[o + best]) best = j;
-    out[i] = best;
-  }
+  for (let i = 0; i < n; i++) out[i] = argmaxRow(outputs, i * classes, classes);
   return out;
 }

@@ -1,5 +1,6 @@
 import type { DescentProgram, DescentResult, GradientResult } from "./backend";
 import type { Work } from "../util/work";
+import { argmaxRow } from "../util/argmax";
 
 /**
  * The attack loop, written once in plain float64 code over any model that gives batched loss
@@ -17,8 +18,7 @@ export interface GradientSource {
 
 /** Does output row `row` (classes numbers) meet the program's criterion for `label`? */
 export function criterionMet(out: ArrayLike<number>, offset: number, classes: number, label: number, targeted: boolean): boolean {
-  let best = 0;
-  for (let j = 1; j < classes; j++) if (out[offset + j] > out[offset + best]) best = j;
+  const best = argmaxRow(out, offset, classes);
   return targeted ? best === label : best !== label;
 }
 

@@ -259,8 +259,24 @@ export class Network implements Classifier, DenseModel {
       images: training.images, labels: training.labels, epochs, miniBatchSize, eta, loss: this.loss,
       seed: options.seed ?? DEFAULT_SEED, test: test && test.length > 0 ? { images: test.images, labels: test.labels } : null,
       adversary,
-      onEpoch: options.onEpoch ? (r: TrainReport) => options.onEpoch!(this.epochReport(r, test)) : undefined,
+      onEpoch: (r: TrainReport) => {
+        this.checkTrained(r.epoch, eta);
+        options.onEpoch?.(this.epochReport(r, test));
+      },
     });
+  }
+
+  /** After an epoch: a weight that is no longer finite means training diverged; say so, with eta. */
+  private checkTrained(epoch: number, eta: number): void {
+    const bad = (v: Float64Array) => { for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return i; return -1; };
+    for (let l = 0; l < this.weights.length; l++) {
+      for (const [name, v] of [["weights", this.weights[l]], ["biases", this.biases[l]]] as const) {
+        const i = bad(v);
+        if (i >= 0) {
+          throw new RangeError(`sgd diverged in epoch ${epoch}: ${name}[${l}][${i}] is ${v[i]} (eta ${eta}, loss ${this.loss}); use a smaller eta`);
+        }
+      }
+    }
   }
 
   private epochReport(r: TrainReport, test: Dataset | null): EpochReport {

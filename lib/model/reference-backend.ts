@@ -3,6 +3,7 @@ import { backpropFrom, forwardAll, lossAt } from "./dense";
 import { GradientSource, runDescent } from "./descent";
 import { createRng } from "../util/random";
 import { runSync, Work } from "../util/work";
+import { argmaxRow } from "../util/argmax";
 
 /**
  * The float64 reference backend: every operation one image at a time in plain TypeScript, as
@@ -65,12 +66,6 @@ function gradientSource(model: DenseModel): GradientSource {
     lossGradient: (images, labels, loss) => lossGradient(model, images, labels, loss),
     forward: (images) => forward(model, images),
   };
-}
-
-function argmaxRow(out: ArrayLike<number>, o: number, k: number): number {
-  let best = 0;
-  for (let j = 1; j < k; j++) if (out[o + j] > out[o + best]) best = j;
-  return best;
 }
 
 /**

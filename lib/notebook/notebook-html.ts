@@ -54,37 +54,83 @@ export function figureText(figure: Figure): string {
   return `<Figure${title ? `: ${title.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim()}` : ""} (${figure.data.length} ${kinds} trace${figure.data.length === 1 ? "" : "s"})>`;
 }
 
+/** Options of figureHtml and figureBundle. */
+export interface FigureHtmlOptions {
+  /**
+   * A static PNG of the figure (base64, as `image/png` outputs hold it), shown as an <img>
+   * inside the figure's div until plotly.js draws over it: what a page that runs no scripts
+   * shows (an untrusted notebook, nbviewer-style viewers).
+   */
+  png?: string;
+}
+
+/** The id of the figure div in HTML made by figureHtml, or undefined when there is none. */
+export function figureHtmlId(html: string): string | undefined {
+  const match = /<div id="([^"]+)" class="advlab-figure"/.exec(html);
+  return match ? match[1].replace(/&quot;/g, '"').replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&amp;/g, "&") : undefined;
+}
+
 /**
- * The HTML of one figure: a sized div and a script that draws into it once plotly.js is
- * there. Front ends insert output HTML before or after running its scripts, and the embedded
- * plotly.js may still be loading, so the script retries for a while, then says what is wrong.
+ * The HTML of one figure: a div and a script that draws into it once plotly.js is there.
+ * Front ends insert output HTML before or after running its scripts, and the embedded plotly.js
+ * may still be loading, so the script retries for a while, then says what is wrong. With
+ * `options.png` the div first holds the static image, which the script removes as it draws;
+ * a front end that runs no scripts shows the image.
  */
-export function figureHtml(figure: Figure, id: string): string {
+export function figureHtml(figure: Figure, id: string, options: FigureHtmlOptions = {}): string {
   const width = typeof figure.layout.width === "number" ? `${figure.layout.width}px` : "100%";
   const height = typeof figure.layout.height === "number" ? `${figure.layout.height}px` : "450px";
+  const alt = escapeHtml(figureText(figure).replace(/^<|>$/g, ""));
+  // With an image inside, the div takes the image's height until the script sizes it.
+  const body = options.png === undefined ? "" : `<img class="advlab-figure-png" alt="${alt}" src="data:image/png;base64,${options.png}" style="width:${width};max-width:100%;height:auto">`;
+  const style = options.png === undefined ? `width:${width};height:${height};max-width:100%` : `width:${width};max-width:100%`;
   return (
-    `<div id="${escapeHtml(id)}" class="advlab-figure" style="width:${width};height:${height};max-width:100%"></div>\n` +
+    `<div id="${escapeHtml(id)}" class="advlab-figure" style="${style}">${body}</div>\n` +
     `<script type="text/javascript">\n` +
     `(function () {\n` +
     `  var fig = ${scriptJson({ data: figure.data, layout: figure.layout, config: figure.config ?? {}, ...(figure.frames ? { frames: figure.frames } : {}) })};\n` +
     `  var id = ${scriptJson(id)}, started = Date.now();\n` +
+    `  // The width this figure may take: from its left edge to the right edge of the nearest\n` +
+    `  // container that does not grow with its content (table cells and inline boxes do).\n` +
+    `  function room(el) {\n` +
+    `    var left = el.getBoundingClientRect().left;\n` +
+    `    for (var a = el.parentElement; a; a = a.parentElement) {\n` +
+    `      var cs = window.getComputedStyle(a);\n` +
+    `      if (/^(inline|table|contents)/.test(cs.display) || cs.display === "table-cell") continue;\n` +
+    `      var r = a.getBoundingClientRect();\n` +
+    `      return r.left + a.clientLeft + a.clientWidth - parseFloat(cs.paddingRight || "0") - left;\n` +
+    `    }\n` +
+    `    return 0;\n` +
+    `  }\n` +
     `  function draw() {\n` +
     `    var div = document.getElementById(id);\n` +
     `    if (div && window.Plotly) {\n` +
-    `      // Too wide for the page: scale the whole figure down rather than cut it off.\n` +
-    `      var room = div.parentElement ? div.parentElement.clientWidth : 0;\n` +
-    `      if (typeof fig.layout.width === "number" && room > 100 && room < fig.layout.width) {\n` +
-    `        var s = room / fig.layout.width;\n` +
-    `        fig.layout.width = Math.floor(room);\n` +
-    `        if (typeof fig.layout.height === "number") fig.layout.height = Math.round(fig.layout.height * s);\n` +
-    `        div.style.width = fig.layout.width + "px";\n` +
-    `        if (typeof fig.layout.height === "number") div.style.height = fig.layout.height + "px";\n` +
+    `      // The static image (if any) makes way for the interactive figure.\n` +
+    `      var still = div.querySelector("img.advlab-figure-png");\n` +
+    `      if (still) div.removeChild(still);\n` +
+    `      var box = document.createElement("div");\n` +
+    `      box.className = "advlab-figure-box";\n` +
+    `      div.parentNode.insertBefore(box, div);\n` +
+    `      box.appendChild(div);\n` +
+    `      div.style.width = ${scriptJson(width)};\n` +
+    `      div.style.height = ${scriptJson(height)};\n` +
+    `      div.style.maxWidth = "none";\n` +
+    `      // Too wide for the page: draw it at its own size and show it scaled down, as an image\n` +
+    `      // would be, so that labels keep their room (redrawing narrower would crowd them).\n` +
+    `      var w = fig.layout.width, h = fig.layout.height, space = room(box);\n` +
+    `      if (typeof w === "number" && typeof h === "number" && space > 100 && space < w) {\n` +
+    `        var s = space / w;\n` +
+    `        box.style.width = Math.floor(w * s) + "px";\n` +
+    `        box.style.height = Math.ceil(h * s) + "px";\n` +
+    `        box.style.overflow = "hidden";\n` +
+    `        div.style.transformOrigin = "0 0";\n` +
+    `        div.style.transform = "scale(" + s + ")";\n` +
     `      }\n` +
     `      window.Plotly.newPlot(div, fig);\n` +
     `      return;\n` +
     `    }\n` +
     `    if (Date.now() - started > 30000) {\n` +
-    `      if (div) div.textContent = "This figure needs plotly.js, which the notebook embeds with its first figure: run the notebook from the top.";\n` +
+    `      if (div && !div.querySelector("img.advlab-figure-png")) div.textContent = "This figure needs plotly.js, which the notebook embeds with its first figure: run the notebook from the top.";\n` +
     `      return;\n` +
     `    }\n` +
     `    setTimeout(draw, 50);\n` +
@@ -95,12 +141,17 @@ export function figureHtml(figure: Figure, id: string): string {
   );
 }
 
-/** The full bundle of one figure. */
-export function figureBundle(figure: Figure, id: string): Bundle {
+/**
+ * The full bundle of one figure: Plotly JSON (unless `plotlyJson: false`, as for a live
+ * figure's intermediate states), HTML, text, and with `png` the static image both in the HTML
+ * and as `image/png`.
+ */
+export function figureBundle(figure: Figure, id: string, options: FigureHtmlOptions & { plotlyJson?: boolean } = {}): Bundle {
   return {
-    "application/vnd.plotly.v1+json": { data: figure.data, layout: figure.layout, config: figure.config ?? {}, ...(figure.frames ? { frames: figure.frames } : {}) },
-    "text/html": figureHtml(figure, id),
+    ...(options.plotlyJson === false ? {} : { "application/vnd.plotly.v1+json": { data: figure.data, layout: figure.layout, config: figure.config ?? {}, ...(figure.frames ? { frames: figure.frames } : {}) } }),
+    "text/html": figureHtml(figure, id, options),
     "text/plain": figureText(figure),
+    ...(options.png === undefined ? {} : { "image/png": options.png }),
   };
 }
 

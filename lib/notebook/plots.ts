@@ -31,6 +31,8 @@ export const INK_COLORSCALE: [number, string][] = [
 /** Bar colours: the predicted (or highlighted) digit stands out from the other nine. */
 export const BAR_COLOR = "#b0b7c3";
 export const HIGHLIGHT_COLOR = "#d62728";
+/** The frame around every image. */
+export const FRAME_COLOR = "#9aa0a6";
 
 /** Matrices: white for 0 (or zmin) to dark blue for the largest value (Plotly's "Blues" runs the other way). */
 export const VALUE_COLORSCALE: [number, string][] = [
@@ -111,19 +113,29 @@ function barsTrace(output: ArrayLike<number>, axes: { x: string; y: string }, hi
   };
 }
 
-/** Axis settings for an image: no ticks or grid, row 0 at the top, pixels square. */
+/**
+ * Axis settings for an image: no ticks or grid, row 0 at the top, pixels square, and a thin
+ * grey frame, so that a blank image (all paper) still shows as a square rather than nothing.
+ */
 function imageAxes(xName: string, domain: { x: [number, number]; y: [number, number] }): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
-  const bare = { showticklabels: false, ticks: "", showgrid: false, zeroline: false, showline: false };
+  const bare = { showticklabels: false, ticks: "", showgrid: false, zeroline: false, showline: true, linecolor: FRAME_COLOR, linewidth: 1, mirror: true };
   return {
     xaxis: { ...bare, domain: domain.x, constrain: "domain", range: [-0.5, SIDE - 0.5] },
     yaxis: { ...bare, domain: domain.y, autorange: "reversed", scaleanchor: xName, scaleratio: 1, constrain: "domain" },
   };
 }
 
-/** Axis settings for the 10 bars: digits 0..9 on x, activation 0..1 on y. */
-function barAxes(domain: { x: [number, number]; y: [number, number] }, showTitles = true): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
+/**
+ * Axis settings for the 10 bars: digits 0..9 on x, activation 0..1 on y. `digitSize` sets the
+ * digits' font size (pixels) where the bars are narrow.
+ */
+function barAxes(domain: { x: [number, number]; y: [number, number] }, showTitles = true, digitSize?: number): { xaxis: Record<string, unknown>; yaxis: Record<string, unknown> } {
   return {
-    xaxis: { domain: domain.x, tickmode: "array", tickvals: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], range: [-0.5, 9.5], fixedrange: true, ...(showTitles ? { title: { text: "digit" } } : {}) },
+    xaxis: {
+      domain: domain.x, tickmode: "array", tickvals: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], range: [-0.5, 9.5], fixedrange: true,
+      ...(showTitles ? { title: { text: "digit" } } : {}),
+      ...(digitSize === undefined ? {} : { tickfont: { size: digitSize } }),
+    },
     yaxis: { domain: domain.y, range: [0, 1], fixedrange: true, ...(showTitles ? { title: { text: "activation" } } : {}) },
   };
 }
@@ -213,13 +225,14 @@ function pairPanel(
   /** Width of the whole plotting area in pixels: the gap for the bars' tick labels is in pixels. */
   plotPixels: number,
   highlight?: number,
+  digitSize?: number,
 ): { traces: Record<string, unknown>[]; layout: Record<string, unknown> } {
   const width = cell.right - cell.left;
   // Image on the left ~40 % of the cell, then room for the bars' tick labels (0.5, 1), then bars.
   const split = cell.left + 0.4 * width;
   const gap = Math.max(0.07 * width, (showTitles ? 60 : 30) / plotPixels);
   const imageAxesK = imageAxes(axisRef("x", k), { x: [cell.left, split], y: [cell.bottom, cell.top] });
-  const barAxesK = barAxes({ x: [split + gap, cell.right], y: [cell.bottom, cell.top] }, showTitles);
+  const barAxesK = barAxes({ x: [split + gap, cell.right], y: [cell.bottom, cell.top] }, showTitles, digitSize);
   barAxesK.xaxis.anchor = axisRef("y", k + 1);
   barAxesK.yaxis.anchor = axisRef("x", k + 1);
   imageAxesK.xaxis.anchor = axisRef("y", k);
@@ -290,8 +303,11 @@ export function gridFigure(
   });
   const cols = Math.min(columns, items.length);
   const rows = Math.ceil(items.length / cols);
-  // Narrower pairs when there are many columns, so 5 pairs fit a notebook page.
-  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : 240;
+  // Narrower pairs when there are many columns, so that 5 pairs need little scaling to fit a
+  // notebook page (about 900 px); their digits 0..9 in a smaller font (10 px) to stay apart
+  // (test/browser.test.ts checks that no two tick labels overlap).
+  const pairWidth = cols <= 2 ? 340 : cols === 3 ? 300 : cols === 4 ? 240 : 210;
+  const digitSize = cols >= 5 ? 10 : undefined;
   const rowHeight = 190;
   const top = options.title === undefined ? 30 : 70;
   const height = rows * rowHeight + top + 20;
@@ -310,7 +326,7 @@ export function gridFigure(
       top: 1 - r / rows - gapY,
       bottom: 1 - (r + 1) / rows + gapY * 0.25,
     };
-    const panel = pairPanel(item, 2 * i + 1, cell, false, cols * pairWidth);
+    const panel = pairPanel(item, 2 * i + 1, cell, false, cols * pairWidth, undefined, digitSize);
     data.push(...panel.traces);
     Object.assign(layout, panel.layout);
     annotations.push({
@@ -522,15 +538,17 @@ export function heatmapFigure(
 
 /**
  * Grouped bars: one group per category, one bar per series, e.g. the accuracy of two
- * networks on clean and adversarial test sets.
+ * networks on clean and adversarial test sets. `xTitle` names what the categories are,
+ * `yTitle` what the bars measure.
  *
  *   barFigure(["clean", "adversarial"], [{ name: "original", values: [0.95, 0.41] },
- *                                        { name: "retrained", values: [0.95, 0.95] }], { yRange: [0, 1] })
+ *                                        { name: "retrained", values: [0.95, 0.95] }],
+ *             { xTitle: "test set", yTitle: "accuracy", yRange: [0, 1] })
  */
 export function barFigure(
   categories: string[],
   series: { name: string; values: number[] }[],
-  options: { title?: string; yTitle?: string; yRange?: [number, number] } = {},
+  options: { title?: string; xTitle?: string; yTitle?: string; yRange?: [number, number] } = {},
 ): Figure {
   if (!Array.isArray(categories) || categories.length === 0) throw new RangeError("barFigure: categories must be a non-empty array");
   checkSeries(series, "barFigure");
@@ -552,7 +570,7 @@ export function barFigure(
     layout: {
       title: titleOf(options.title),
       barmode: "group",
-      xaxis: { type: "category", automargin: true },
+      xaxis: { type: "category", title: { text: options.xTitle ?? "" }, automargin: true },
       yaxis: { title: { text: options.yTitle ?? "" }, ...(yRange ? { range: yRange } : {}), automargin: true },
       width: Math.max(420, group * categories.length + 90 + legend),
       height: 380,
@@ -604,7 +622,7 @@ export function animationFigure(
       ...panel.layout,
       sliders: [{
         active: last,
-        x: 0.12, len: 0.88, y: -0.1, yanchor: "top", pad: { t: 30 },
+        x: 0.2, len: 0.8, y: -0.1, yanchor: "top", pad: { t: 30 },
         currentvalue: { visible: false },
         steps: frames.map((f, k) => ({ label: f.label, method: "animate", args: goTo([String(k)], 0) })),
       }],
@@ -628,8 +646,8 @@ export function animationFigure(
   };
 }
 
-/** Plotly's default colour cycle, so a band and its line share a colour. */
-const CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+/** Plotly's default colour cycle, so a band and its line share a colour (bandsFigure). */
+export const CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 function translucent(hex: string, alpha: number): string {
   const v = parseInt(hex.slice(1), 16);
@@ -639,13 +657,15 @@ function translucent(hex: string, alpha: number): string {
 /**
  * Lines with a shaded band each, e.g. robust accuracy against eps with its 95 % interval. Series
  * i draws three traces: 3i the band's upper edge (invisible), 3i+1 its lower edge filled up to the
- * upper one, 3i+2 the line with markers (the only one in the legend). `dash` draws the line dashed.
+ * upper one, 3i+2 the line with markers (the only one in the legend). `dash` draws the line dashed
+ * (true or "dash") or dotted ("dot"); `color` (a "#rrggbb" colour) overrides the colour cycle, e.g.
+ * one colour per network with one dash style per attack.
  *
  *   bandsFigure([{ name: "PGD-40", x: [0, 0.1, 0.2], y: [0.95, 0.14, 0], low: [0.93, 0.12, 0], high: [0.96, 0.17, 0.01] }],
  *               { xTitle: "eps", yTitle: "robust accuracy", yRange: [0, 1] })
  */
 export function bandsFigure(
-  series: { name: string; x: number[]; y: number[]; low: number[]; high: number[]; dash?: boolean }[],
+  series: { name: string; x: number[]; y: number[]; low: number[]; high: number[]; dash?: boolean | "dash" | "dot"; color?: string }[],
   options: { title?: string; xTitle?: string; yTitle?: string; yRange?: [number, number]; xRange?: [number, number] } = {},
 ): Figure {
   checkSeries(series, "bandsFigure");
@@ -659,13 +679,15 @@ export function bandsFigure(
     if (y.length !== x.length || low.length !== x.length || high.length !== x.length) {
       throw new RangeError(`series[${i}] ("${s.name}"): x, y, low and high must have the same length, got ${x.length}, ${y.length}, ${low.length}, ${high.length}`);
     }
-    const color = CYCLE[i % CYCLE.length];
+    if (s.color !== undefined && !/^#[0-9a-fA-F]{6}$/.test(String(s.color))) throw new RangeError(`series[${i}].color must be "#rrggbb", got ${JSON.stringify(s.color)}`);
+    const color = s.color ?? CYCLE[i % CYCLE.length];
+    const dash = s.dash === true ? "dash" : s.dash || undefined;
     const name = String(s.name);
     return [
       { type: "scatter", mode: "lines", name: `${name} (upper)`, x, y: high, line: { width: 0, color }, showlegend: false, hoverinfo: "skip", legendgroup: name },
       { type: "scatter", mode: "lines", name: `${name} (interval)`, x, y: low, line: { width: 0, color }, fill: "tonexty", fillcolor: translucent(color, 0.18), showlegend: false, hoverinfo: "skip", legendgroup: name },
       {
-        type: "scatter", mode: "lines+markers", name, x, y, line: { color, ...(s.dash ? { dash: "dash" } : {}) }, legendgroup: name,
+        type: "scatter", mode: "lines+markers", name, x, y, line: { color, ...(dash ? { dash } : {}) }, legendgroup: name,
         customdata: x.map((_, k) => [low[k], high[k]]),
         hovertemplate: `${name.replace(/[{}%]/g, "")}<br>%{x}: %{y:.3f} (%{customdata[0]:.3f}-%{customdata[1]:.3f})<extra></extra>`,
       },

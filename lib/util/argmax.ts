@@ -8,3 +8,13 @@ import { maxIndex } from "d3-array";
 export function argmax(v: ArrayLike<number>): number {
   return maxIndex(v as unknown as Iterable<number>);
 }
+
+/**
+ * argmax of the k numbers of a flat array starting at offset o (row i of an n x k array is at
+ * o = i k), first on ties, without copying the row: the form every batched prediction takes.
+ */
+export function argmaxRow(out: ArrayLike<number>, o: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (out[o + j] > out[o + best]) best = j;
+  return best;
+}

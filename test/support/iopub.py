@@ -2,23 +2,33 @@
 and every message the kernel published for it: the display messages a front end receives while
 the cell runs (display_data, update_display_data with their display ids), streams and errors.
 
-    printf '%s' 'console.log(1)' | python3 test/support/iopub.py
+    printf '%s' 'console.log(1)' | python3 test/support/iopub.py [DEADLINE_SECONDS]
+
+When the kernel has not gone idle within DEADLINE_SECONDS (default 300), it prints what did
+arrive, with status "timeout": a kernel that stops publishing shows as such rather than a hang.
 """
 import json
 import os
+import queue
 import sys
+import time
 
 from jupyter_client.manager import start_new_kernel
 
 
 def main():
     code = sys.stdin.read()
+    deadline = time.monotonic() + (float(sys.argv[1]) if len(sys.argv) > 1 else 300)
     km, kc = start_new_kernel(kernel_name="tslab", cwd=os.getcwd())
     try:
         msg_id = kc.execute(code)
         messages = []
         while True:
-            m = kc.get_iopub_msg(timeout=300)
+            try:
+                m = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                print(json.dumps({"status": "timeout", "messages": messages}))
+                return
             if m["parent_header"].get("msg_id") != msg_id:
                 continue
             kind = m["msg_type"]
