@@ -1,4 +1,4 @@
-import { checkLabel } from "../util/validate";
+import { checkLabel, knownFinite, markFinite } from "../util/validate";
 
 /**
  * A labelled set of images. `images` holds `length` images of `imageSize` pixels each,
@@ -32,12 +32,13 @@ export function makeDataset(
     );
   }
   for (let i = 0; i < labels.length; i++) checkLabel(labels[i], `dataset label ${i}`);
-  for (let p = 0; p < images.length; p++) {
+  for (let p = 0; !knownFinite(images) && p < images.length; p++) {
     // x - x is 0 exactly for finite numbers: one test per pixel, NaN and infinities caught.
     if (images[p] - images[p] !== 0) {
       throw new RangeError(`dataset: image ${Math.floor(p / imageSize)} pixel ${p % imageSize} is ${images[p]}, not a finite number`);
     }
   }
+  markFinite(images);
   const length = labels.length;
   return {
     images,

@@ -194,7 +194,7 @@ export class KernelEngine implements WorkHost {
       process.emitWarning(`${why}; the kernel engine restarted its workers`);
       this.restartWorkers();
     }
-    const threads = this.threadsForJob();
+    const threads = this.threadsForJob(job.kernel);
     // Marked running before it is posted: if this thread's execution is cut short in between
     // (vm's SIGINT or timeout), the recovery still waits for the job rather than overlooking it.
     this.running = job.kernel;
@@ -315,10 +315,16 @@ export class KernelEngine implements WorkHost {
     if (this.control[FAILED]) throw new Error(`kernel ${kernel} failed on a worker thread`);
   }
 
-  /** Threads for the next job: all of them, or 1 when the default finds the machine loaded. */
-  private threadsForJob(): number {
+  /**
+   * Threads for the next job: all of them, or 1 for sgd when the default finds the machine loaded.
+   * Only sgd's threads meet (twice per mini-batch), so only sgd can run slower on all threads than
+   * on one; the other kernels split the images and never wait for each other, and on an idle
+   * machine the probe (short rounds between barriers) was measured to see too little gain from a
+   * second thread, which halved the attacks' speed for nothing.
+   */
+  private threadsForJob(kernel: KernelName): number {
     const T = this.workers.length;
-    if (this.fixed || T === 1) return T;
+    if (this.fixed || T === 1 || kernel !== "sgdRange") return T;
     if (this.active > 0 && performance.now() - this.probedAt > PROBE_EVERY_MS) this.probe();
     return this.loaded ? 1 : T;
   }

@@ -1,3 +1,5 @@
+import { knownFinite, markFinite } from "../util/validate";
+
 /** Checks of batched inputs shared by the models and the attacks; errors name the argument and the value. */
 
 /** The number of images in `images` (n x size finite numbers), or an error naming the first problem. */
@@ -7,11 +9,13 @@ export function checkImages(images: unknown, size: number, name: string): number
   }
   const v = images as ArrayLike<number>;
   if (v.length % size !== 0) throw new RangeError(`${name} has ${v.length} numbers, not a whole number of ${size}-pixel images`);
+  if (knownFinite(images)) return v.length / size;
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
     // x - x is 0 for finite numbers and NaN otherwise: one comparison per pixel.
     if (x - x !== 0) throw new RangeError(`${name}[${i}] (image ${Math.floor(i / size)}, pixel ${i % size}) must be a finite number, got ${x}`);
   }
+  if (ArrayBuffer.isView(images)) markFinite(images);
   return v.length / size;
 }
 

@@ -50,3 +50,18 @@ export function checkVector(x: unknown, length: number, name: string): asserts x
     }
   }
 }
+
+/**
+ * Arrays already found to hold only finite numbers (by identity). Datasets are immutable by
+ * contract, so their images are checked once, not on every sgd call: a full check of the 50,000
+ * training images costs about 1 us per example, a third of an sgd epoch.
+ */
+const finiteArrays = new WeakSet<object>();
+
+export function markFinite(array: object): void {
+  finiteArrays.add(array);
+}
+
+export function knownFinite(array: unknown): boolean {
+  return typeof array === "object" && array !== null && finiteArrays.has(array);
+}
