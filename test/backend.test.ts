@@ -111,7 +111,10 @@ const CASES: Case[] = [
   { sizes: [784, 30, 10], images: (n, seed) => Float32Array.from(mnist.test.images.subarray(seed * 784, (seed + n) * 784)) },
 ];
 
-function program(c: Case, n: number, loss: LossSpec, step: StepRule, ball: Ball, clip: boolean, seed: number, extra: Partial<DescentProgram> = {}): DescentProgram {
+/** A program whose starts are an array (the form these comparisons read back). */
+type ArrayProgram = DescentProgram & { starts: Float32Array | Float64Array };
+
+function program(c: Case, n: number, loss: LossSpec, step: StepRule, ball: Ball, clip: boolean, seed: number, extra: Partial<ArrayProgram> = {}): ArrayProgram {
   const classes = c.sizes[c.sizes.length - 1];
   const origins = c.images(n, seed);
   // Starts: the clean images moved a little (inside every ball used here), so balls and clips bite.
@@ -129,7 +132,7 @@ function program(c: Case, n: number, loss: LossSpec, step: StepRule, ball: Ball,
  * Pixels whose reference direction never came within `tol` of 0 (relative to the image's
  * largest entry) over the run's steps: there a float32 sign step equals the float64 one.
  */
-function signSafePixels(model: DenseModel, p: DescentProgram, tol: number): Uint8Array {
+function signSafePixels(model: DenseModel, p: ArrayProgram, tol: number): Uint8Array {
   const d = model.sizes[0];
   const n = p.labels.length;
   const safe = new Uint8Array(n * d).fill(1);

@@ -155,8 +155,9 @@ function articleProgram(
   if (!goals || typeof goals.length !== "number") throw new TypeError("goals must be an array of labels");
   const labels = checkLabels(goals, goals.length, net.outputSize, "goals");
   const d = net.inputSize;
-  const starts = new Float64Array(labels.length * d);
-  drawStarts("noise", createRng(seed), starts, starts, d);
+  // Drawn image after image as the backend asks for them (overlapping the kernels' work).
+  const rng = createRng(seed);
+  const starts = (_i0: number, _i1: number, out: Float32Array | Float64Array) => drawStarts("noise", rng, out, out, d);
   return {
     starts, labels, loss: { name: "quadratic", kappa: 0, targeted: true }, steps, step: "gradient", stepSize: eta,
     priorTargets: prior?.targets ?? null, lam: prior?.lam ?? 0, origins: null, ball: "none", eps: 0, clip: false, earlyStop: false,

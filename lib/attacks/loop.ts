@@ -148,8 +148,10 @@ function* attackWork(model: Classifier, p: Prepared, onProgress?: (done: number,
   let bestSteps = new Int32Array(p.n);
   let fooled = new Uint8Array(p.n);
   for (let r = 0; r < p.restarts; r++) {
-    const starts = new Float64Array(p.n * d);
-    drawStarts(p.start, rng, p.clean, starts, d, p.program.eps, p.program.ball === "l2" ? "l2" : "linf");
+    // Drawn chunk by chunk as the backend asks (on the kernels, while the previous chunk computes).
+    const norm = p.program.ball === "l2" ? "l2" : "linf";
+    const starts = (i0: number, i1: number, out: Float32Array | Float64Array) =>
+      drawStarts(p.start, rng, p.clean.subarray(i0 * d, i1 * d), out, d, p.program.eps, norm);
     const run = yield* descentWork(model, { ...p.program, starts }, (done) => onProgress?.(r * p.n + done, total));
     checkDiverged(run.images, d, p.program);
     if (best === null) {

@@ -109,18 +109,20 @@ function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, o
   const size = net.inputSize;
   const rng = createRng(seed);
   const { labels, goals, sources } = augmentedArrays(n, size);
-  // Every example's draws in the reference's order (digit, image, fake label, start pixels), then
-  // the whole set as one configuration of the attack loop, run in the backend's fused kernel.
-  const starts = new Float64Array(n * size);
+  // Every example's draws in the reference's order (digit, image, fake label, start pixels), made
+  // range by range as the backend asks for the starts (on the kernels, while the previous chunk
+  // computes); the range's goals and prior targets are written then too, before they are read.
   const targets = new Float32Array(n * size);
-  for (let i = 0; i < n; i++) {
-    const { d, j, f } = drawExample(rng, byDigit);
-    drawStarts("noise", rng, starts, starts.subarray(i * size, (i + 1) * size), size);
-    targets.set(data.images.subarray(j * size, (j + 1) * size), i * size);
-    labels[i] = d;
-    goals[i] = f;
-    sources[i] = j;
-  }
+  const starts = (i0: number, i1: number, out: Float32Array | Float64Array) => {
+    for (let i = i0; i < i1; i++) {
+      const { d, j, f } = drawExample(rng, byDigit);
+      drawStarts("noise", rng, out, out.subarray((i - i0) * size, (i - i0 + 1) * size), size);
+      targets.set(data.images.subarray(j * size, (j + 1) * size), i * size);
+      labels[i] = d;
+      goals[i] = f;
+      sources[i] = j;
+    }
+  };
   const program: DescentProgram = {
     starts, labels: goals, loss: { name: "quadratic", kappa: 0, targeted: true }, steps, step: "gradient", stepSize: eta,
     priorTargets: targets, lam, origins: null, ball: "none", eps: 0, clip: false, earlyStop: false,

@@ -234,7 +234,9 @@ function* descend(model: DenseModel, program: DescentProgram, onChunk?: (done: n
     const stride = lineUp(engine.kernels.groupScratchBytes(net.ptr));
     const scratch = mem.take(stride * engine.threadCount);
     const fill = (set: (typeof sets)[number], i0: number, m: number) => {
-      arena.f32(set.x, m * d).set(program.starts.subarray(i0 * d, (i0 + m) * d));
+      const x = arena.f32(set.x, m * d);
+      if (typeof program.starts === "function") program.starts(i0, i0 + m, x);
+      else x.set(program.starts.subarray(i0 * d, (i0 + m) * d));
       arena.u8(set.labels, m).set(program.labels.subarray(i0, i0 + m));
       if (set.prior) arena.f32(set.prior, m * d).set(program.priorTargets!.subarray(i0 * d, (i0 + m) * d));
       if (set.origins) arena.f32(set.origins, m * d).set(program.origins!.subarray(i0 * d, (i0 + m) * d));

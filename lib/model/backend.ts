@@ -63,8 +63,13 @@ export type Ball = "none" | "linf" | "l2";
  * the criterion (untargeted: argmax != label; targeted: argmax == label).
  */
 export interface DescentProgram {
-  /** n x d starting images (float64, so the reference starts exactly where the article's attacks do). */
-  starts: Float32Array | Float64Array;
+  /**
+   * n x d starting images (float64, so the reference starts exactly where the article's attacks
+   * do), or a function that writes images [i0, i1) into `out` ((i1 - i0) x d numbers) when the
+   * backend needs them: backends call it over consecutive ranges in order, so it may draw random
+   * numbers, and the kernels' backend calls it while the previous chunk computes.
+   */
+  starts: Float32Array | Float64Array | StartFill;
   /** n labels: the true label (untargeted) or the target (targeted), each < classes. */
   labels: Uint8Array;
   loss: LossSpec;
@@ -81,6 +86,13 @@ export interface DescentProgram {
   clip: boolean;
   earlyStop: boolean;
 }
+
+/**
+ * Writes starting images [i0, i1) into `out` (see DescentProgram.starts). Backends call it once per
+ * range, over consecutive ranges from 0, and before they read that range's labels or prior
+ * targets, so it may fill those as it draws (the article's augmentation draws them together).
+ */
+export type StartFill = (i0: number, i1: number, out: Float32Array | Float64Array) => void;
 
 export interface DescentResult {
   /** n x d images after the loop. */

@@ -64,7 +64,9 @@ export function project(
 export function* runDescent(model: GradientSource, program: DescentProgram): Work<DescentResult> {
   const d = model.inputSize, k = model.classes;
   const n = program.labels.length;
-  const x = Float64Array.from(program.starts);
+  const x = new Float64Array(n * d);
+  if (typeof program.starts === "function") program.starts(0, n, x);
+  else x.set(program.starts);
   const stepsUsed = new Int32Array(n);
   const moving = new Uint8Array(n).fill(1);
   const sign = program.loss.targeted ? -1 : 1;
