@@ -1,17 +1,8 @@
 import { expect } from "chai";
+import { centralDifference } from "./support/gradients";
 import { ACTIVATIONS, LOSSES, lossSpec, Network, createRng, setBackend, backendName } from "../dist";
 import type { ActivationName, LossName } from "../dist";
 
-/** Central difference of f in entry v[i] (changed and restored). */
-function centralDifference(f: () => number, v: Float64Array, i: number, h = 1e-6): number {
-  const saved = v[i];
-  v[i] = saved + h;
-  const up = f();
-  v[i] = saved - h;
-  const down = f();
-  v[i] = saved;
-  return (up - down) / (2 * h);
-}
 
 function expectClose(analytic: number, numeric: number, where: string, tol = 1e-5): void {
   const scale = Math.max(1e-3, Math.abs(analytic), Math.abs(numeric));

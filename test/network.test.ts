@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { centralDifference } from "./support/gradients";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,16 +14,6 @@ function cost(net: Network, x: ArrayLike<number>, y: ArrayLike<number>): number 
   return s / 2;
 }
 
-/** Central difference of the cost in one entry `v[i]` (which is changed and restored). */
-function centralDifference(f: () => number, v: Float64Array, i: number, h = 1e-5): number {
-  const saved = v[i];
-  v[i] = saved + h;
-  const up = f();
-  v[i] = saved - h;
-  const down = f();
-  v[i] = saved;
-  return (up - down) / (2 * h);
-}
 
 function expectClose(analytic: number, numeric: number, where: string): void {
   const scale = Math.max(1e-4, Math.abs(analytic), Math.abs(numeric));
@@ -41,13 +32,13 @@ describe("Network", () => {
         const f = () => cost(net, x, y);
         net.weights.forEach((w, l) => {
           for (let i = 0; i < w.length; i += Math.max(1, Math.floor(w.length / 17))) {
-            expectClose(nablaW[l][i], centralDifference(f, w, i), `weights[${l}][${i}]`);
+            expectClose(nablaW[l][i], centralDifference(f, w, i, 1e-5), `weights[${l}][${i}]`);
           }
         });
         net.biases.forEach((b, l) => {
-          for (let i = 0; i < b.length; i++) expectClose(nablaB[l][i], centralDifference(f, b, i), `biases[${l}][${i}]`);
+          for (let i = 0; i < b.length; i++) expectClose(nablaB[l][i], centralDifference(f, b, i, 1e-5), `biases[${l}][${i}]`);
         });
-        for (let i = 0; i < x.length; i++) expectClose(nablaX[i], centralDifference(f, x, i), `x[${i}]`);
+        for (let i = 0; i < x.length; i++) expectClose(nablaX[i], centralDifference(f, x, i, 1e-5), `x[${i}]`);
       });
     }
 
@@ -57,7 +48,7 @@ describe("Network", () => {
       const goal = oneHot(5);
       const grad = net.inputDerivative(x, goal);
       expect(grad.length).to.equal(784);
-      for (let i = 0; i < 784; i += 37) expectClose(grad[i], centralDifference(() => cost(net, x, goal), x, i), `x[${i}]`);
+      for (let i = 0; i < 784; i += 37) expectClose(grad[i], centralDifference(() => cost(net, x, goal), x, i, 1e-5), `x[${i}]`);
     });
 
     it("inputDerivative equals the input part of backprop", () => {
