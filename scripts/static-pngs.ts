@@ -73,7 +73,8 @@ function plotlyFigure(output: Output): Figure {
     throw new Error(`${PLOTLY_MIME} is not a figure { data: [...], layout: {...} }`);
   }
   const config = json.config !== null && typeof json.config === "object" ? json.config : {};
-  return { data: json.data, layout: json.layout, config };
+  // Animation frames too: the HTML made again around the PNG must still animate.
+  return { data: json.data, layout: json.layout, config, ...(Array.isArray(json.frames) ? { frames: json.frames } : {}) };
 }
 
 /**
