@@ -6,7 +6,7 @@ import { drawStarts, START_MEAN, START_SD } from "./start";
 import type { DescentProgram } from "../model/backend";
 import { checkImages, checkLabels } from "../model/checks";
 import { runSync } from "../util/work";
-import { checkDiverged, descentWork } from "./loop";
+import { checkDiverged, checkSteps, descentWork } from "./loop";
 import { forwardAll } from "../model/dense";
 
 /**
@@ -148,8 +148,7 @@ function articleProgram(
   net: Network, goals: ArrayLike<number>, steps: number, eta: number, seed: number, prior: { targets: Float32Array; lam: number } | null,
 ): DescentProgram {
   if (!(net instanceof Network)) throw new TypeError("net must be a Network");
-  checkCount(steps, "steps");
-  if (steps > 2 ** 31 - 1) throw new RangeError(`steps must be at most ${2 ** 31 - 1}, got ${steps}`);
+  checkSteps(steps);
   checkFinite(eta, "eta");
   checkSeed(seed);
   if (!goals || typeof goals.length !== "number") throw new TypeError("goals must be an array of labels");

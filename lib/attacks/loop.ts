@@ -64,6 +64,12 @@ export interface GradientAttackOptions {
 /** Steps above this are refused rather than wrapped round by 32-bit kernel counters. */
 const MAX_STEPS = 2 ** 31 - 1;
 
+/** A step count: a whole number from 0 to MAX_STEPS, or an error naming it. */
+export function checkSteps(steps: unknown): asserts steps is number {
+  checkCount(steps, "steps");
+  if (steps > MAX_STEPS) throw new RangeError(`steps must be at most ${MAX_STEPS}, got ${steps}`);
+}
+
 function defaultLoss(model: Classifier): LossName {
   const training = (model as { loss?: unknown }).loss;
   return training === "softmax-cross-entropy" ? "softmax-cross-entropy" : "margin";
@@ -85,8 +91,7 @@ function prepare(model: Classifier, images: ArrayLike<number>, labels: ArrayLike
   const d = model.inputSize, k = model.classes;
   const n = checkImages(images, d, "images");
   const trueLabels = checkLabels(labels, n, k, "labels");
-  checkCount(o.steps, "steps");
-  if (o.steps > MAX_STEPS) throw new RangeError(`steps must be at most ${MAX_STEPS}, got ${o.steps}`);
+  checkSteps(o.steps);
   if (!["gradient", "sign", "l2"].includes(o.step)) throw new RangeError(`step must be "gradient", "sign" or "l2", got ${JSON.stringify(o.step)}`);
   checkFinite(o.stepSize, "stepSize");
   if (o.stepSize < 0) throw new RangeError(`stepSize must be >= 0, got ${o.stepSize}`);

@@ -1,4 +1,4 @@
-import { argmaxRow } from "../util/argmax";
+import { countArgmaxAt } from "../util/argmax";
 import type {
   Backend, Ball, DenseModel, DescentProgram, DescentResult, GradientResult, LossName, LossSpec, StepRule, TrainProgram,
   TrainReport,
@@ -272,14 +272,6 @@ function* copyRows(arena: Arena, ptr: number, data: ArrayLike<number>, n: number
   }
 }
 
-/** How many rows of `outputs` (k numbers each) have their largest number (first on ties) at their label. */
-function countRight(outputs: Float32Array, labels: Uint8Array, k: number): number {
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) {
-    if (argmaxRow(outputs, i * k, k) === labels[i]) correct++;
-  }
-  return correct;
-}
 
 function* train(model: DenseModel, program: TrainProgram): Work<void> {
   const engine = kernelEngine();
@@ -404,7 +396,7 @@ function* train(model: DenseModel, program: TrainProgram): Work<void> {
           });
           yield pendingJob(engine);
           checkInterrupt(engine, KERNEL_WHAT);
-          correct = countRight(arena.f32(testOut, test.labels.length * classes), test.labels, classes);
+          correct = countArgmaxAt(arena.f32(testOut, test.labels.length * classes), test.labels, classes);
         }
         report.correct = correct;
       }

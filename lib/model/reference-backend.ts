@@ -3,7 +3,7 @@ import { backpropFrom, forwardAll, lossAt } from "./dense";
 import { GradientSource, runDescent } from "./descent";
 import { createRng } from "../util/random";
 import { runSync, Work } from "../util/work";
-import { argmaxRow } from "../util/argmax";
+import { countArgmaxAt } from "../util/argmax";
 
 /**
  * The float64 reference backend: every operation one image at a time in plain TypeScript, as
@@ -120,8 +120,7 @@ function* train(model: DenseModel, program: TrainProgram): Work<void> {
     let correct: number | undefined;
     if (program.test) {
       const out = forward(model, program.test.images);
-      correct = 0;
-      for (let i = 0; i < program.test.labels.length; i++) if (argmaxRow(out, i * k, k) === program.test.labels[i]) correct++;
+      correct = countArgmaxAt(out, program.test.labels, k);
     }
     program.onEpoch?.({ epoch, epochs: program.epochs, seconds, correct });
     if (epoch < program.epochs) yield epoch;
