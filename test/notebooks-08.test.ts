@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { executedNotebooks, ExecutedNotebooks, ALL_NOTEBOOKS_TIMEOUT_MS, RESULTS_DIR } from "./support/notebooks";
+import { RESULTS_DIR, itExecutes } from "./support/notebooks";
 
 const NAME = "08-thresholding-adaptive";
 const results = () => JSON.parse(readFileSync(join(RESULTS_DIR, `${NAME}.json`), "utf8")) as Record<string, unknown>;
@@ -15,17 +15,7 @@ const num = (r: Record<string, unknown>, key: string) => {
 // Each band is generous: a 1,000-image rate has a 95 % interval of about +-3 points, and our PGD
 // (float32, its own random starts) is not the numpy one.
 describe("notebook 08: binary thresholding against an attacker who knows it", function () {
-  let executed: ExecutedNotebooks;
-  before(async function () {
-    this.timeout(ALL_NOTEBOOKS_TIMEOUT_MS);
-    executed = await executedNotebooks();
-  });
-
-  it("executes without error", () => {
-    const run = executed.runs.find((r) => r.name === NAME);
-    expect(run, `${NAME} was not run`).to.not.equal(undefined);
-    expect(run!.ok, run!.error).to.equal(true);
-  });
+  itExecutes(NAME);
 
   it("records its sample sizes: 1,000 images, PGD-100, Square with up to 300 queries", () => {
     const r = results();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { executedNotebooks, ExecutedNotebooks, ALL_NOTEBOOKS_TIMEOUT_MS, RESULTS_DIR } from "./support/notebooks";
+import { RESULTS_DIR, itExecutes } from "./support/notebooks";
 
 const NAME = "09-adversarial-training-compared";
 const results = () => JSON.parse(readFileSync(join(RESULTS_DIR, `${NAME}.json`), "utf8")) as Record<string, unknown>;
@@ -23,17 +23,7 @@ const at = (key: string, i: number) => {
 // schedules differ (the numpy one is not stated), so each band is wider than that. The measured
 // value of the run that set each band is written beside it.
 describe("notebook 09: adversarial training compared (the article's recipe, FGSM-RS, PGD-k)", function () {
-  let executed: ExecutedNotebooks;
-  before(async function () {
-    this.timeout(ALL_NOTEBOOKS_TIMEOUT_MS);
-    executed = await executedNotebooks();
-  });
-
-  it("executes without error", () => {
-    const run = executed.runs.find((r) => r.name === NAME);
-    expect(run, `${NAME} was not run`).to.not.equal(undefined);
-    expect(run!.ok, run!.error).to.equal(true);
-  });
+  itExecutes(NAME);
 
   it("records its sample sizes: 1,000 test images, PGD-40 with 2 starts, Square with 1,000 queries on 500, 5 epochs", () => {
     const r = results();

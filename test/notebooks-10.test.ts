@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { executedNotebooks, ExecutedNotebooks, ALL_NOTEBOOKS_TIMEOUT_MS, RESULTS_DIR } from "./support/notebooks";
+import { RESULTS_DIR, itExecutes } from "./support/notebooks";
 
 const NAME = "10-transfer-and-black-box";
 interface Results {
@@ -22,17 +22,7 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 // notebook measured (written beside each), widened to allow for another machine's float32
 // rounding and for the networks it trains.
 describe("notebook 10: transfer and black-box attacks", function () {
-  let executed: ExecutedNotebooks;
-  before(async function () {
-    this.timeout(ALL_NOTEBOOKS_TIMEOUT_MS);
-    executed = await executedNotebooks();
-  });
-
-  it("executes without error", () => {
-    const run = executed.runs.find((r) => r.name === NAME);
-    expect(run, `${NAME} was not run`).to.not.equal(undefined);
-    expect(run!.ok, run!.error).to.equal(true);
-  });
+  itExecutes(NAME);
 
   it("six networks, each at least 90 % accurate on the 1,000 attacked test images (measured: 94.7-97.7 %)", () => {
     const r = results();

@@ -1,3 +1,4 @@
+import { expect } from "chai";
 /**
  * Executes notebooks/*.ipynb once per mocha process, through the same code as
  * `npm run reproduce` (kernel registration, headless runner, PNG pass, report), into build/. The notebook
@@ -47,4 +48,22 @@ export function executedNotebooks(): Promise<ExecutedNotebooks> {
     return { runs, pngs, report };
   })();
   return cached;
+}
+
+/**
+ * Inside a notebook's describe block: runs every notebook once (shared, before the tests) and adds
+ * the test that `name` executed without error.
+ */
+export function itExecutes(name: string): void {
+  let executed: ExecutedNotebooks;
+  before(async function () {
+    this.timeout(ALL_NOTEBOOKS_TIMEOUT_MS);
+    executed = await executedNotebooks();
+  });
+
+  it("executes without error", () => {
+    const run = executed.runs.find((r) => r.name === name);
+    expect(run, `${name} was not run`).to.not.equal(undefined);
+    expect(run!.ok, run!.error).to.equal(true);
+  });
 }
