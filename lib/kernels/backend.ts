@@ -8,7 +8,7 @@ import type { Pending, Work } from "../util/work";
 
 const KERNEL_WHAT = "the fast kernels";
 import { createRng } from "../util/random";
-import { KernelEngine, kernelEngine } from "./pool";
+import { KernelEngine, kernelEngine, KernelKind } from "./pool";
 import { Arena } from "./arena";
 import { feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadModel } from "./net";
 import {
@@ -110,8 +110,7 @@ function writeLoss(arena: Arena, ptr: number, kind: number, kappa: number, targe
 /** Images per chunk of the batched calls without steps. */
 const CHUNK = 4096;
 
-function forward(model: DenseModel, images: ArrayLike<number>): Float32Array {
-  const engine = kernelEngine();
+function forward(engine: KernelEngine, model: DenseModel, images: ArrayLike<number>): Float32Array {
   const d = model.sizes[0], classes = model.sizes[model.sizes.length - 1];
   const n = Math.floor(images.length / d);
   const out = new Float32Array(n * classes);
@@ -122,7 +121,8 @@ function forward(model: DenseModel, images: ArrayLike<number>): Float32Array {
     const net = mem.upload(model);
     const chunk = Math.max(1, Math.min(n, CHUNK));
     const inPtr = mem.take(4 * chunk * d), outPtr = mem.take(4 * chunk * classes);
-    const stride = lineUp(feedforwardScratchBytes(model.sizes));
+    // The native kernels' forward pass uses their group scratch (see native.ts).
+    const stride = lineUp(Math.max(feedforwardScratchBytes(model.sizes), engine.kernels.groupScratchBytes(net.ptr)));
     const scratch = mem.take(stride * engine.threadCount);
     for (let i0 = 0; i0 < n; i0 += chunk) {
       const m = Math.min(chunk, n - i0);
@@ -141,9 +141,8 @@ function forward(model: DenseModel, images: ArrayLike<number>): Float32Array {
 
 /** lossGradient and vjp: `labels` for a loss, or `cotangents` (n x classes) for the vjp. */
 function gradient(
-  model: DenseModel, images: ArrayLike<number>, labels: Uint8Array | null, cotangents: ArrayLike<number> | null, loss: LossSpec | null,
+  engine: KernelEngine, model: DenseModel, images: ArrayLike<number>, labels: Uint8Array | null, cotangents: ArrayLike<number> | null, loss: LossSpec | null,
 ): GradientResult {
-  const engine = kernelEngine();
   const { arena } = engine;
   const d = model.sizes[0], classes = model.sizes[model.sizes.length - 1];
   const n = Math.floor(images.length / d);
@@ -206,8 +205,7 @@ function writeProgram(
   writeLoss(arena, prog + PROG_LOSS, LOSS_CODES[s.loss.name], s.loss.kappa, s.loss.targeted);
 }
 
-function* descend(model: DenseModel, program: DescentProgram, onChunk?: (done: number) => void): Work<DescentResult> {
-  const engine = kernelEngine();
+function* descend(engine: KernelEngine, model: DenseModel, program: DescentProgram, onChunk?: (done: number) => void): Work<DescentResult> {
   const { arena } = engine;
   const d = model.sizes[0];
   const n = program.labels.length;
@@ -273,8 +271,7 @@ function* copyRows(arena: Arena, ptr: number, data: ArrayLike<number>, n: number
 }
 
 
-function* train(model: DenseModel, program: TrainProgram): Work<void> {
-  const engine = kernelEngine();
+function* train(engine: KernelEngine, model: DenseModel, program: TrainProgram): Work<void> {
   const { arena } = engine;
   const sizes = model.sizes;
   const d = sizes[0], classes = sizes[sizes.length - 1];
@@ -410,11 +407,19 @@ function* train(model: DenseModel, program: TrainProgram): Work<void> {
   }
 }
 
-export const wasmBackend: Backend = {
-  name: "wasm",
-  forward,
-  lossGradient: (model, images, labels, loss) => gradient(model, images, labels, null, loss),
-  vjp: (model, images, cotangents) => gradient(model, images, null, cotangents, null).gradient,
-  descend,
-  train,
-};
+/** The `Backend` contract on the engine of `kind` kernels (started on first use). */
+export function kernelBackend(kind: KernelKind): Backend {
+  const engine = () => kernelEngine(kind);
+  return {
+    name: kind,
+    forward: (model, images) => forward(engine(), model, images),
+    lossGradient: (model, images, labels, loss) => gradient(engine(), model, images, labels, null, loss),
+    vjp: (model, images, cotangents) => gradient(engine(), model, images, null, cotangents, null).gradient,
+    descend: (model, program, onChunk) => descend(engine(), model, program, onChunk),
+    train: (model, program) => train(engine(), model, program),
+  };
+}
+
+export const wasmBackend = kernelBackend("wasm");
+/** The native kernels (native.ts); using it throws when the module is not built. */
+export const nativeBackend = kernelBackend("native");
