@@ -240,6 +240,30 @@ for (const under of KERNEL_BACKENDS) {
       });
     }
 
+    it("descent through an input threshold (BPDA) agrees with the reference: the network sees the binarised image, pixels that cross 0.5 flip what it sees", () => {
+      // Pixels start at 0.1, 0.3, 0.45, 0.55, 0.7 or 0.9 and move by sign steps of 0.03 (clipped at 0 and 1):
+      // they cross 0.5 but never come within 0.01 of it, so float32 and float64 see the same binary images.
+      const sizes = [13, 7, 5];
+      const model = randomModel(sizes, ["relu", "identity"], 12);
+      const rng = createRng(13);
+      const levels = [0.1, 0.3, 0.45, 0.55, 0.7, 0.9];
+      const n = 9;
+      const starts = Float32Array.from({ length: n * 13 }, () => levels[rng.int(levels.length)]);
+      const base: ArrayProgram = {
+        starts, labels: labelsFor(n, 5, 14), loss: LOSSES[1], steps: 3, step: "sign", stepSize: 0.03, priorTargets: null, lam: 0,
+        origins: null, ball: "none", eps: 0, clip: true, earlyStop: false, inputThreshold: 0.5,
+      };
+      const fast = runSync(under.descend(model, base)), ref = runSync(referenceBackend.descend(model, base));
+      expect(maxAbsDiff(fast.images, ref.images)).to.be.below(1e-6);
+      // The same steps without the threshold go elsewhere: the gradient is taken at the binarised image.
+      const plain = runSync(referenceBackend.descend(model, { ...base, inputThreshold: null }));
+      expect(maxAbsDiff(plain.images, ref.images)).to.be.above(0.01);
+      // Early stop judges the binarised image too.
+      const early = { ...base, steps: 12, earlyStop: true, loss: LOSSES[4] };
+      const a = runSync(under.descend(model, early)), b = runSync(referenceBackend.descend(model, early));
+      expect(Array.from(a.stepsUsed)).to.deep.equal(Array.from(b.stepsUsed));
+    });
+
     it("sgd agrees with the reference within 1e-4 after one epoch of 300 examples in mini-batches of 7: softmax cross-entropy on ReLU, quadratic on sigmoid and on ReLU, on [784, 30, 10], [13, 7, 5] and [9, 4]", () => {
       for (const sizes of [[784, 30, 10], [13, 7, 5], [9, 4]]) {
         const d = sizes[0], classes = sizes[sizes.length - 1];

@@ -15,7 +15,7 @@ import {
   BALL_L2, BALL_LINF, BALL_NONE, CANCEL_FLAG, LOSS_BYTES, LOSS_COTANGENT, LOSS_KAPPA, LOSS_KIND, LOSS_MARGIN,
   LOSS_QUADRATIC, LOSS_SOFTMAX_CE, LOSS_TARGETED, PROG_BALL, PROG_BYTES, PROG_CLIP, PROG_EARLY_STOP, PROG_EPS,
   PROG_LABELS, PROG_LAM, PROG_LOSS, PROG_ORIGINS, PROG_PRIOR, PROG_STEPS, PROG_STEPS_USED, PROG_STEP_RULE,
-  PROG_STEP_SIZE, PROG_X, SGD_ACTS, SGD_BATCH, SGD_BYTES, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS, SGD_N,
+  PROG_STEP_SIZE, PROG_THRESHOLD, PROG_THRESHOLDED, PROG_X, SGD_ACTS, SGD_BATCH, SGD_BYTES, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS, SGD_N,
   SGD_ORDER, SGD_SCRATCH, SGD_SCRATCH_BYTES, SGD_SPINS, STEP_GRADIENT, STEP_L2, STEP_SIGN,
 } from "./layout";
 
@@ -192,7 +192,10 @@ function descentChunk(steps: number, threads: number): number {
 /** Writes a descent program block at `prog` (the pointers given; 0 for none). */
 function writeProgram(
   arena: Arena, prog: number, p: { x: number; labels: number; prior: number; origins: number; used: number },
-  s: { loss: LossSpec; steps: number; step: StepRule; stepSize: number; lam: number; ball: Ball; eps: number; clip: boolean; earlyStop: boolean },
+  s: {
+    loss: LossSpec; steps: number; step: StepRule; stepSize: number; lam: number; ball: Ball; eps: number; clip: boolean; earlyStop: boolean;
+    inputThreshold?: number | null;
+  },
 ): void {
   const i32 = arena.i32(prog, PROG_BYTES / 4), f32 = arena.f32(prog, PROG_BYTES / 4);
   i32.fill(0);
@@ -202,6 +205,8 @@ function writeProgram(
   f32[PROG_STEP_SIZE / 4] = s.stepSize; f32[PROG_LAM / 4] = s.lam;
   i32[PROG_BALL / 4] = BALL_CODES[s.ball]; f32[PROG_EPS / 4] = s.eps;
   i32[PROG_CLIP / 4] = s.clip ? 1 : 0; i32[PROG_EARLY_STOP / 4] = s.earlyStop ? 1 : 0;
+  const thresholded = s.inputThreshold !== undefined && s.inputThreshold !== null;
+  i32[PROG_THRESHOLDED / 4] = thresholded ? 1 : 0; f32[PROG_THRESHOLD / 4] = thresholded ? s.inputThreshold! : 0;
   writeLoss(arena, prog + PROG_LOSS, LOSS_CODES[s.loss.name], s.loss.kappa, s.loss.targeted);
 }
 
