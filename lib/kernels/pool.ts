@@ -177,6 +177,9 @@ export class KernelEngine implements WorkHost {
   private restartWorkers(): void {
     const n = this.workers.length;
     const tids = Array.from({ length: n }, (_, t) => Atomics.load(this.health, HEALTH_WORDS * t));
+    // A thread inside native code outlives terminate() until the kernel returns; the cancel word
+    // makes one that waits at an sgd barrier for the lost thread return (the next computation clears it).
+    Atomics.store(new Int32Array(this.cancelWord.buffer), this.cancelWord.index, 1);
     this.workers.splice(0).forEach((w) => this.retire(w));
     if (PROC_TASKS) {
       const nap = new Int32Array(new SharedArrayBuffer(4));
