@@ -179,14 +179,20 @@ bool getArgs(Check& c, napi_callback_info info, size_t count, const char* names,
   c.base = (uint8_t*)data;
   c.len = length;
   for (size_t k = 1; k < count; k++) {
+    // the k-th name of "mem, net, ...", for the messages
+    const char* name = names;
+    for (size_t j = 0; j < k && name; j++) {
+      name = strchr(name, ',');
+      if (name) name += 2;
+    }
+    const char* nameEnd = name ? strchr(name, ',') : nullptr;
+    const int nameLen = name ? (nameEnd ? (int)(nameEnd - name) : (int)strlen(name)) : 0;
     napi_valuetype t;
     napi_typeof(c.env, argv[k], &t);
-    if (t != napi_number) return c.fail("argument %zu (of %s) must be a number, not %s", k, names, TYPE_NAMES[t]);
+    if (t != napi_number) return c.fail("%.*s must be a number, not %s", nameLen, name, TYPE_NAMES[t]);
     double v;
     napi_get_value_double(c.env, argv[k], &v);
-    if (!(v >= 0 && v <= 4294967295.0) || floor(v) != v) {
-      return c.fail("argument %zu (of %s) is %g, not an integer in [0, 2^32)", k, names, v);
-    }
+    if (!(v >= 0 && v <= 4294967295.0) || floor(v) != v) return c.fail("%.*s is %g, not an integer in [0, 2^32)", nameLen, name, v);
     nums[k] = v;
   }
   return true;
