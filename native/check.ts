@@ -132,9 +132,10 @@ function sameBits(a: Uint32Array | Int32Array, b: Uint32Array | Int32Array): boo
 let mnist: { images: Float32Array; labels: Uint8Array } | null = null;
 function mnistImages(n: number, from = 0): { images: Float32Array; labels: Uint8Array } {
   if (!mnist) {
-    const t = loadMnist().test;
+    const t = loadMnist().training;
     mnist = { images: Float32Array.from(t.images), labels: t.labels };
   }
+  if (from + n > mnist.labels.length) throw new Error(`MNIST has ${mnist.labels.length} training images, not ${from + n}`);
   return { images: mnist.images.subarray(784 * from, 784 * (from + n)), labels: mnist.labels.subarray(from, from + n) };
 }
 function randomImages(n: number, d: number, seed: number): Float32Array {
@@ -436,7 +437,8 @@ function checkSgd(c: NetCase): void {
   for (const loss of [L.LOSS_QUADRATIC, L.LOSS_SOFTMAX_CE]) {
     for (const [n, B] of [[53, 10], [40, 7], [9, 4]]) {
       const batches = Math.ceil(n / B);
-      const set = sgdSet(c.model, n, B, loss, loss === L.LOSS_QUADRATIC ? 3.0 : 0.1, 3, n + B);
+      const sigmoidOut = c.model.activations[c.model.activations.length - 1] === "sigmoid";
+      const set = sgdSet(c.model, n, B, loss, loss === L.LOSS_QUADRATIC && sigmoidOut ? 3.0 : 0.05, 3, n + B);
       // wasm, one thread
       const nw = uploadModel(arena, c.model);
       wasm.sgdRange(nw.ptr, set.ctx, 0, batches, 0, 1);

@@ -48,8 +48,10 @@ namespace ADVLAB_NS {
 
 // Tile shapes: rows x images (forward), column vectors x images (backward), rows x column
 // vectors (sgd update); accumulators plus operands fit the register file.
-#if VW == 16 || defined(ADVLAB_NEON)
-enum { FWD_R = 3, FWD_I = 8, BACK_C = 3, BACK_I = 8, UPD_R = 3, UPD_C = 4 };
+#if defined(ADVLAB_TILES)
+enum { ADVLAB_TILES };
+#elif VW == 16 || defined(ADVLAB_NEON)
+enum { FWD_R = 5, FWD_I = 4, BACK_C = 3, BACK_I = 8, UPD_R = 3, UPD_C = 4 };
 #else
 enum { FWD_R = 3, FWD_I = 4, BACK_C = 3, BACK_I = 4, UPD_R = 3, UPD_C = 3 };
 #endif
@@ -65,9 +67,9 @@ static inline long minl(long a, long b) { return a < b ? a : b; }
 
 // ---------------------------------------------------------------- forward
 
-/** out_i[r + q] = sum_c W[r + q, c] x_i[c] for q < R, i < I (the sums before bias and activation). */
+/** out_i[r + q] = z = sum_c W[r + q, c] x_i[c] + b[r + q] for q < R, i < I (before the activation). */
 template <int R, int I>
-static inline void dotTile(const float* w, long cols, const float* const* x, const Rows& out, long r) {
+static inline void dotTile(const float* w, const float* b, long cols, const float* const* x, const Rows& out, long r) {
   vf acc[R * I];
   for (int k = 0; k < R * I; k++) acc[k] = vzero();
   const float* wr[R];
@@ -99,7 +101,7 @@ static inline void dotTile(const float* w, long cols, const float* const* x, con
     vstore(s, hsumVW(part));
     for (int k = 0; k < VW && k0 + k < R * I; k++) {
       const int q = (k0 + k) / I, i = (k0 + k) % I;
-      out.row(i)[r + q] = s[k];
+      out.row(i)[r + q] = s[k] + b[r + q];
     }
   }
 }
@@ -107,8 +109,8 @@ static inline void dotTile(const float* w, long cols, const float* const* x, con
 template <int I>
 static void forwardChunk(const LayerDesc& ly, const float* const* in, const Rows& out, long r0, long r1) {
   long r = r0;
-  for (; r + FWD_R <= r1; r += FWD_R) dotTile<FWD_R, I>(ly.W + r * ly.cols, ly.cols, in, out, r);
-  for (; r < r1; r++) dotTile<1, I>(ly.W + r * ly.cols, ly.cols, in, out, r);
+  for (; r + FWD_R <= r1; r += FWD_R) dotTile<FWD_R, I>(ly.W + r * ly.cols, ly.b, ly.cols, in, out, r);
+  for (; r < r1; r++) dotTile<1, I>(ly.W + r * ly.cols, ly.b, ly.cols, in, out, r);
 }
 
 template <int I>
@@ -117,11 +119,11 @@ static inline void fwdDispatch(long n, const LayerDesc& ly, const float* const* 
   else if constexpr (I > 1) fwdDispatch<I - 1>(n, ly, in, out, r0, r1);
 }
 
-/** a = act(z + b) (and its aux when aux.p) for units [r0, r1) of one image, in place of the sums. */
-static void activateRow(float* a, float* aux, const float* b, long r0, long r1, int act) {
-  for (long c = r0; c < r1; c += VW) {
-    const int nn = (int)minl(VW, r1 - c);
-    const vf z = (nn == VW ? vload(a + c) : vloadn(a + c, nn)) + (nn == VW ? vload(b + c) : vloadn(b + c, nn));
+/** a = act(z) in place of the n numbers z at a, and their aux at aux (when not null). */
+static void activate(float* a, float* aux, long n, int act) {
+  for (long c = 0; c < n; c += VW) {
+    const int nn = (int)minl(VW, n - c);
+    const vf z = nn == VW ? vload(a + c) : vloadn(a + c, nn);
     vf av, xv;
     if (act == ACT_SIGMOID) {
       const vf e = vexp(-vabs(z));
@@ -162,17 +164,61 @@ static void forwardLayer(const LayerDesc& ly, const float* const* in, long n, co
     fwdDispatch<FWD_I>(I, ly, in + i, o, r0, r1);
     i += I;
   }
-  for (long k = 0; k < n; k++) activateRow(out.row(k), aux.p ? aux.row(k) : nullptr, ly.b, r0, r1, ly.act);
+  if (ly.act == ACT_IDENTITY && !aux.p) return;
+  if (r0 == 0 && r1 == ly.rows && out.stride == ly.rows && (!aux.p || aux.stride == ly.rows)) {
+    activate(out.p, aux.p, n * ly.rows, ly.act);  // the n rows are one contiguous span
+  } else {
+    for (long k = 0; k < n; k++) activate(out.row(k) + r0, aux.p ? aux.row(k) + r0 : nullptr, r1 - r0, ly.act);
+  }
 }
 
 // ---------------------------------------------------------------- backward
 
 /**
+ * An attack step fused into the first layer's transposed product (the step rules and balls that
+ * need no norm): each vector of dL/dx moves its image's numbers at once, lane by lane with
+ * exactly the operations of movePass (below), instead of being stored and read again.
+ * x[k] == null: image k does not move (it stopped early).
+ */
+struct MoveSpec {
+  float* x[ADVLAB_GROUP];
+  const float* xt[ADVLAB_GROUP];
+  const float* o[ADVLAB_GROUP];
+  float eta, lam, eps;
+  bool flip, prior, sign, linf, clip;
+};
+
+static inline vf ld(const float* p, int nn) { return nn == VW ? vload(p) : vloadn(p, nn); }
+static inline void st(float* p, vf v, int nn) {
+  if (nn == VW) vstore(p, v);
+  else vstoren(p, v, nn);
+}
+static inline vf signOf(vf u) {
+  return vsel(u > vzero(), vset1(1.0f), vzero()) - vsel(u < vzero(), vset1(1.0f), vzero());
+}
+
+/** One vector of the attack step: x - eta * u (or sign(u)), the L-inf ball, the clip; see movePass. */
+static inline vf moveVector(vf xv, vf u, const float* xt, const float* o, int nn, float eta, float lam, float eps, bool flip, bool prior, bool sign,
+                            bool linf, bool clip) {
+  if (flip) u = -u;
+  if (prior) u = vmadd(vset1(lam), xv - ld(xt, nn), u);
+  xv = xv - vset1(eta) * (sign ? signOf(u) : u);
+  if (linf) {
+    const vf ov = ld(o, nn);
+    xv = vmin(vmax(xv, ov - vset1(eps)), ov + vset1(eps));
+  }
+  if (clip) xv = vmin(vmax(xv, vzero()), vset1(1.0f));
+  return xv;
+}
+
+/**
  * g_i[c .. c + C VW) = sum over the listed rows r (increasing) of dT[r I + i] W[r, c ..], + 0;
- * with P the last of the C vectors has only nlast columns.
+ * with P the last of the C vectors has only nlast columns. With mv, image k0 + i moves by those
+ * numbers instead (nothing is stored in g).
  */
 template <int C, int I, bool P>
-static inline void backTile(const float* W, long cols, const int32_t* list, long nlist, const float* dT, long c, int nlast, const Rows& g) {
+static inline void backTile(const float* W, long cols, const int32_t* list, long nlist, const float* dT, long c, int nlast, const Rows& g,
+                            const MoveSpec* mv, long k0) {
   vf acc[C * I];
   for (int k = 0; k < C * I; k++) acc[k] = vzero();
   const float* w0 = W + c;
@@ -188,35 +234,50 @@ static inline void backTile(const float* W, long cols, const int32_t* list, long
     }
   }
   for (int i = 0; i < I; i++) {
-    float* gi = g.row(i) + c;
-    for (int k = 0; k < C; k++) {
-      const vf v = acc[k * I + i] + vzero();
-      if (P && k == C - 1) vstoren(gi + k * VW, v, nlast);
-      else vstore(gi + k * VW, v);
+    if (mv) {
+      float* x = mv->x[k0 + i];
+      if (!x) continue;
+      const float* xt = mv->prior ? mv->xt[k0 + i] : nullptr;
+      const float* o = mv->o[k0 + i];
+      for (int k = 0; k < C; k++) {
+        const long at = c + k * VW;
+        const int nn = (P && k == C - 1) ? nlast : VW;
+        const vf xv = moveVector(ld(x + at, nn), acc[k * I + i] + vzero(), xt + at, o + at, nn, mv->eta, mv->lam, mv->eps, mv->flip, mv->prior,
+                                 mv->sign, mv->linf, mv->clip);
+        st(x + at, xv, nn);
+      }
+    } else {
+      float* gi = g.row(i) + c;
+      for (int k = 0; k < C; k++) {
+        const vf v = acc[k * I + i] + vzero();
+        if (P && k == C - 1) vstoren(gi + k * VW, v, nlast);
+        else vstore(gi + k * VW, v);
+      }
     }
   }
 }
 
 template <int I>
-static void backChunk(const LayerDesc& ly, const int32_t* list, long nlist, const float* dT, const Rows& g) {
+static void backChunk(const LayerDesc& ly, const int32_t* list, long nlist, const float* dT, const Rows& g, const MoveSpec* mv, long k0) {
   const long cols = ly.cols;
   long c = 0;
-  for (; c + BACK_C * VW <= cols; c += BACK_C * VW) backTile<BACK_C, I, false>(ly.W, cols, list, nlist, dT, c, VW, g);
-  for (; c + VW <= cols; c += VW) backTile<1, I, false>(ly.W, cols, list, nlist, dT, c, VW, g);
-  if (c < cols) backTile<1, I, true>(ly.W, cols, list, nlist, dT, c, (int)(cols - c), g);
+  for (; c + BACK_C * VW <= cols; c += BACK_C * VW) backTile<BACK_C, I, false>(ly.W, cols, list, nlist, dT, c, VW, g, mv, k0);
+  for (; c + VW <= cols; c += VW) backTile<1, I, false>(ly.W, cols, list, nlist, dT, c, VW, g, mv, k0);
+  if (c < cols) backTile<1, I, true>(ly.W, cols, list, nlist, dT, c, (int)(cols - c), g, mv, k0);
 }
 
 template <int I>
-static inline void backDispatch(long n, const LayerDesc& ly, const int32_t* list, long nlist, const float* dT, const Rows& g) {
-  if (n == I) backChunk<I>(ly, list, nlist, dT, g);
-  else if constexpr (I > 1) backDispatch<I - 1>(n, ly, list, nlist, dT, g);
+static inline void backDispatch(long n, const LayerDesc& ly, const int32_t* list, long nlist, const float* dT, const Rows& g, const MoveSpec* mv,
+                                long k0) {
+  if (n == I) backChunk<I>(ly, list, nlist, dT, g, mv, k0);
+  else if constexpr (I > 1) backDispatch<I - 1>(n, ly, list, nlist, dT, g, mv, k0);
 }
 
 /**
- * g.row(i) = W^T d.row(i) for n images (cols numbers each). dT: room for rows x BACK_I floats;
- * list: rows int32.
+ * g.row(i) = W^T d.row(i) for n images (cols numbers each), or with mv the attack step on those
+ * (see MoveSpec). dT: room for rows x BACK_I floats; list: rows int32.
  */
-static void backLayer(const LayerDesc& ly, const Rows& d, long n, const Rows& g, float* dT, int32_t* list) {
+static void backLayer(const LayerDesc& ly, const Rows& d, long n, const Rows& g, float* dT, int32_t* list, const MoveSpec* mv = nullptr) {
   const long rows = ly.rows;
   const long chunks = (n + BACK_I - 1) / BACK_I;
   long i = 0;
@@ -232,8 +293,8 @@ static void backLayer(const LayerDesc& ly, const Rows& d, long n, const Rows& g,
       }
       if (any) list[nlist++] = (int32_t)r;
     }
-    const Rows gi = {g.row(i), g.stride};
-    backDispatch<BACK_I>(I, ly, list, nlist, dT, gi);
+    const Rows gi = {g.p ? g.row(i) : nullptr, g.stride};
+    backDispatch<BACK_I>(I, ly, list, nlist, dT, gi, mv, i);
     i += I;
   }
 }
@@ -367,8 +428,11 @@ static void groupForward(const Group& g, const float* const* in0, long m) {
   }
 }
 
-/** Backward after groupForward: losses to lossOut (when not null), dL/dx of image k to grad.row(k). */
-static void groupBackward(const Group& g, long m, const LossDesc& loss, const Rows& grad, float* lossOut) {
+/**
+ * Backward after groupForward: losses to lossOut (when not null), dL/dx of image k to grad.row(k),
+ * or with mv the attack step on the images (see MoveSpec).
+ */
+static void groupBackward(const Group& g, long m, const LossDesc& loss, const Rows& grad, float* lossOut, const MoveSpec* mv = nullptr) {
   const NetDesc* net = g.net;
   const int top = net->L - 1;
   const long classes = net->layer[top].rows;
@@ -379,7 +443,7 @@ static void groupBackward(const Group& g, long m, const LossDesc& loss, const Ro
   int32_t* list = (int32_t*)(g.base + g.lay.list);
   for (int l = top; l >= 0; l--) {
     if (l == 0) {
-      backLayer(net->layer[0], g.delta(0), m, grad, dT, list);
+      backLayer(net->layer[0], g.delta(0), m, grad, dT, list, mv);
     } else {
       const Rows dn = g.delta(l - 1);
       backLayer(net->layer[l], g.delta(l), m, dn, dT, list);
@@ -390,15 +454,6 @@ static void groupBackward(const Group& g, long m, const LossDesc& loss, const Ro
 }
 
 // ---------------------------------------------------------------- one attack step on one image
-
-static inline vf ld(const float* p, int nn) { return nn == VW ? vload(p) : vloadn(p, nn); }
-static inline void st(float* p, vf v, int nn) {
-  if (nn == VW) vstore(p, v);
-  else vstoren(p, v, nn);
-}
-static inline vf signOf(vf u) {
-  return vsel(u > vzero(), vset1(1.0f), vzero()) - vsel(u < vzero(), vset1(1.0f), vzero());
-}
 
 /**
  * u = (flip ? -g : g) + lam (x - xt) (prior), x -= eta * u (or eta * sign(u)), the L-inf ball of
@@ -560,6 +615,22 @@ static void descend(const DescentJob* J) {
   int32_t* done = (int32_t*)(g.base + g.lay.done);
   const bool targeted = J->loss.targeted != 0;
   const size_t inBytes = (size_t)d * 4;
+  // The rules without norms move each image inside the first layer's transposed product.
+  const bool fused = J->rule != STEP_L2 && J->ball != BALL_L2;
+  MoveSpec mv;
+  mv.eta = J->eta;
+  mv.lam = J->lam;
+  mv.eps = J->eps;
+  mv.flip = !targeted;
+  mv.prior = J->prior != nullptr;
+  mv.sign = J->rule == STEP_SIGN;
+  mv.linf = J->ball == BALL_LINF;
+  mv.clip = J->clip != 0;
+  for (long k = 0; k < ADVLAB_GROUP; k++) {
+    mv.x[k] = nullptr;
+    mv.xt[k] = tt + k * d;
+    mv.o[k] = to + k * d;
+  }
   for (long i = J->i0; i < J->i1; i += ADVLAB_GROUP) {
     if (cancelled(J->cancel)) return;
     const long m = minl(ADVLAB_GROUP, J->i1 - i);
@@ -588,11 +659,16 @@ static void descend(const DescentJob* J) {
         }
         if (moving == 0) break;
       }
-      groupBackward(g, m, J->loss, Rows{tg, d}, nullptr);
-      for (long k = 0; k < m; k++) {
-        if (done[k] >= 0) continue;
-        moveImage(tx + k * d, tg + k * d, J->prior ? tt + k * d : nullptr, to + k * d, d, J->rule, J->eta, J->lam, J->ball, J->eps, !targeted,
-                  J->clip != 0);
+      if (fused) {
+        for (long k = 0; k < m; k++) mv.x[k] = done[k] >= 0 ? nullptr : tx + k * d;
+        groupBackward(g, m, J->loss, Rows{nullptr, d}, nullptr, &mv);
+      } else {
+        groupBackward(g, m, J->loss, Rows{tg, d}, nullptr);
+        for (long k = 0; k < m; k++) {
+          if (done[k] >= 0) continue;
+          moveImage(tx + k * d, tg + k * d, J->prior ? tt + k * d : nullptr, to + k * d, d, J->rule, J->eta, J->lam, J->ball, J->eps, !targeted,
+                    J->clip != 0);
+        }
       }
     }
     for (long k = 0; k < m; k++) {
