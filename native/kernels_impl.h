@@ -53,7 +53,7 @@ enum { ADVLAB_TILES };
 #elif VW == 16 || defined(ADVLAB_NEON)
 enum { FWD_R = 5, FWD_I = 4, BACK_C = 3, BACK_I = 8, UPD_R = 3, UPD_C = 4 };
 #else
-enum { FWD_R = 3, FWD_I = 4, BACK_C = 3, BACK_I = 4, UPD_R = 3, UPD_C = 3 };
+enum { FWD_R = 3, FWD_I = 4, BACK_C = 3, BACK_I = 3, UPD_R = 3, UPD_C = 3 };
 #endif
 
 struct Rows {
