@@ -18,7 +18,7 @@ import {
   LAYER_COLS, LAYER_ROWS, LAYER_W, LOSS_BYTES, LOSS_COTANGENT, LOSS_KAPPA, LOSS_KIND, LOSS_MARGIN, LOSS_QUADRATIC,
   LOSS_SOFTMAX_CE, LOSS_TARGETED, NET_FIRST_LAYER, NET_LAYERS, PROG_BALL, PROG_BYTES, PROG_CLIP, PROG_EARLY_STOP,
   PROG_EPS, PROG_LABELS, PROG_LAM, PROG_LOSS, PROG_ORIGINS, PROG_PRIOR, PROG_STEPS, PROG_STEPS_USED, PROG_STEP_RULE,
-  PROG_STEP_SIZE, PROG_X, SGD_ACTS, SGD_BARRIER, SGD_BATCH, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS,
+  PROG_STEP_SIZE, PROG_THRESHOLD, PROG_THRESHOLDED, PROG_X, SGD_ACTS, SGD_BARRIER, SGD_BATCH, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS,
   SGD_N, SGD_ORDER, SGD_SCRATCH, SGD_SCRATCH_BYTES, SGD_SPINS, SGD_STOP, STEP_GRADIENT, STEP_L2, STEP_SIGN,
 } from "../lib/kernels/layout";
 
@@ -522,7 +522,7 @@ function updateLayer(
  * threads' separate instances would share).
  */
 @unmanaged class GroupScratch {
-  tx: usize; tt: usize; to: usize; tg: usize;
+  tx: usize; tt: usize; to: usize; tg: usize; tb: usize;
   tgoal: usize; tcot: usize; tloss: usize; tdone: usize; ptrs: usize; spare: usize;
   acts: usize; deltas: usize; total: usize;
 }
@@ -542,8 +542,8 @@ function groupTotal(net: usize): usize {
 }
 
 /**
- * Scratch layout of a group: images tile x, prior tile, origins tile, gradient tile (4 input
- * rows each), labels (4 bytes), cotangents (4 output rows), losses (4 f32), steps used (4 i32),
+ * Scratch layout of a group: images tile x, prior tile, origins tile, gradient tile, binarised
+ * tile (4 input rows each), labels (4 bytes), cotangents (4 output rows), losses (4 f32), steps used (4 i32),
  * pointer table (4 u32), a spare row, then per layer 4 activation rows (a and its aux: 2 x
  * units) and 4 delta rows.
  */
@@ -556,7 +556,8 @@ function groupScratchAt(net: usize, scratch: usize): GroupScratch {
   g.tt = g.tx + 4 * inBytes;
   g.to = g.tt + 4 * inBytes;
   g.tg = g.to + 4 * inBytes;
-  g.tgoal = g.tg + 4 * inBytes;
+  g.tb = g.tg + 4 * inBytes;
+  g.tgoal = g.tb + 4 * inBytes;
   g.tcot = g.tgoal + 16;
   g.tloss = g.tcot + ((4 * outBytes + 15) & ~15);
   g.tdone = g.tloss + 16;
@@ -572,7 +573,7 @@ function groupScratchAt(net: usize, scratch: usize): GroupScratch {
 export function groupScratchBytes(net: usize): i32 {
   const L = layers(net);
   const inBytes = colsOf(net, 0) << 2, outBytes = rowsOf(net, L - 1) << 2;
-  return <i32>GROUP_HEADER + 16 * inBytes + 64 + ((4 * outBytes + 15) & ~15) + (maxRowsOf(net) << 3) + 3 * <i32>groupTotal(net) + 64;
+  return <i32>GROUP_HEADER + 20 * inBytes + 64 + ((4 * outBytes + 15) & ~15) + (maxRowsOf(net) << 3) + 3 * <i32>groupTotal(net) + 64;
 }
 
 /** Forward through every layer for the 4 inputs the pointer table `ptrs` names, keeping a and its aux per layer. */
@@ -866,6 +867,7 @@ export function descendRange(net: usize, prog: usize, i0: i32, i1: i32, scratch:
   const eta = load<f32>(prog + PROG_STEP_SIZE), lam = load<f32>(prog + PROG_LAM);
   const ball = load<i32>(prog + PROG_BALL), eps = load<f32>(prog + PROG_EPS);
   const clip = load<i32>(prog + PROG_CLIP) != 0, early = load<i32>(prog + PROG_EARLY_STOP) != 0;
+  const thresholded = load<i32>(prog + PROG_THRESHOLDED) != 0, threshold = load<f32>(prog + PROG_THRESHOLD);
   const kind = load<i32>(prog + PROG_LOSS + LOSS_KIND), kappa = load<f32>(prog + PROG_LOSS + LOSS_KAPPA);
   const targeted = load<i32>(prog + PROG_LOSS + LOSS_TARGETED) != 0;
   const g = groupScratchAt(net, scratch);
@@ -883,7 +885,15 @@ export function descendRange(net: usize, prog: usize, i0: i32, i1: i32, scratch:
     }
     for (let step = 0; step < steps; step++) {
       if (cancelled()) break;
-      for (let k = 0; k < 4; k++) store<u32>(g.ptrs + (<usize>k << 2), <u32>(tx + <usize>k * inBytes));
+      if (thresholded) {
+        // The network sees x > threshold ? 1 : 0; the gradient at that image is applied to x (straight through).
+        for (let q = 0; q < 4 * d; q++) {
+          const o = <usize>q << 2;
+          store<f32>(g.tb + o, load<f32>(tx + o) > threshold ? <f32>1 : <f32>0);
+        }
+      }
+      const seen = thresholded ? g.tb : tx;
+      for (let k = 0; k < 4; k++) store<u32>(g.ptrs + (<usize>k << 2), <u32>(seen + <usize>k * inBytes));
       groupForward(net, g);
       if (early) {
         // Images whose forward pass already meets the criterion stop here, before moving.

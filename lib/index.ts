@@ -60,12 +60,19 @@ export { feedforwardBatch, evaluateBatch, predictBatch } from "./model/batch";
 export { adversarialBatch, sneakyAdversarialBatch } from "./attacks/article";
 export type { BatchAttackOptions } from "./attacks/article";
 export { setThreads, getThreads } from "./kernels/pool";
-export { kernelVariant } from "./kernels/wasm";
-export type { KernelVariant } from "./kernels/wasm";
+export { kernelVariant } from "./kernels/variant";
+export type { KernelVariant } from "./kernels/variant";
+export type { NativeIsa } from "./kernels/native";
 
-// The float32 kernels register as the "wasm" backend; the engine starts on first use.
+// The float32 kernels register as the "native" and "wasm" backends; an engine starts on first use.
 import { registerBackend as register } from "./model/backends";
-register("wasm", () => (require("./kernels/backend") as typeof import("./kernels/backend")).wasmBackend);
+import { nativeKernelsOrWhy } from "./kernels/native";
+const kernelBackends = () => require("./kernels/backend") as typeof import("./kernels/backend");
+register("native", () => kernelBackends().nativeBackend, () => {
+  const native = nativeKernelsOrWhy();
+  return native.available ? null : native.why;
+});
+register("wasm", () => kernelBackends().wasmBackend);
 export { interruptWork, InterruptedError } from "./util/work";
 
 // Minimal-norm and score-based attacks: DeepFool, Carlini-Wagner L2, JSMA, Square.

@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- --quick] [-- --no-anchors]
+ * npm run bench [-- --quick] [-- --no-anchors] [-- --backends native,wasm]
  *
- * Times the fast kernels (medians of repeated runs), the plain TypeScript reference, the
- * full-size pipeline of the article (train 30 epochs on 50,000, augment 50,000 x 100 sneaky
- * steps, retrain 30 epochs on 100,000) and, in the same run, the numpy anchors of
- * ../shared/anchors/ref_numpy.py; prints a table with ratios and writes build/bench.json.
- * --quick skips the pipeline; --no-anchors skips numpy.
+ * Times the fast kernels on every kernel backend built here (medians of repeated runs), the
+ * plain TypeScript reference, the full-size pipeline of the article (train 30 epochs on 50,000,
+ * augment 50,000 x 100 sneaky steps, retrain 30 epochs on 100,000) and, in the same run, the
+ * numpy anchors of ../shared/anchors/ref_numpy.py and the machine's float32 peak (numpy sgemm of
+ * 2048 x 2048, all cores); prints a table with ratios and writes build/bench.json.
+ * --quick skips the pipeline; --no-anchors skips numpy; --backends chooses the backends.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -13,14 +14,20 @@ import { join, resolve } from "node:path";
 import { loadavg } from "node:os";
 import {
   adversarialBatch, adversarialTraining, augmentData, backendName, concatDatasets, feedforwardBatch, getThreads, kernelVariant,
-  loadMnist, Network, pgd, setThreads, sliceDataset, sneakyAdversarial, sneakyAdversarialBatch,
+  loadMnist, Network, pgd, setBackend, setThreads, sliceDataset, sneakyAdversarial, sneakyAdversarialBatch,
 } from "../dist";
+import type { BackendName } from "../dist/model/backend";
+import { nativeKernelsOrWhy } from "../dist/kernels/native";
 import { writeFileAtomic } from "../dist/util/files";
 
 const ROOT = resolve(__dirname, "..");
 const ANCHORS = resolve(ROOT, "..", "shared", "anchors", "ref_numpy.py");
 const quick = process.argv.includes("--quick");
 const withAnchors = !process.argv.includes("--no-anchors");
+const backendsArg = process.argv[process.argv.indexOf("--backends") + 1];
+const BACKENDS: BackendName[] = process.argv.includes("--backends") && backendsArg
+  ? (backendsArg.split(",") as BackendName[])
+  : nativeKernelsOrWhy().available ? ["native", "wasm"] : ["wasm"];
 
 const SIZES = [784, 30, 10];
 /** Multiply-adds of one forward pass: sum of rows x cols. */
@@ -60,12 +67,14 @@ function time(repeats: number, f: () => void): number {
   return median(ts);
 }
 
-interface Row { name: string; unit: string; value: number; gflops?: number; cpu?: number; anchor?: string; anchorValue?: number }
+interface Row {
+  name: string; unit: string; value: number; backend: string; build: string;
+  gflops?: number; cpu?: number; anchor?: string; anchorValue?: number;
+}
 const rows: Row[] = [];
-/** Adds a row measured as `wall` seconds of wall time and `cpu` seconds of CPU time. */
-function add(row: Row, wall: number, cpu: number): void {
-  row.cpu = row.value * (cpu / wall);
-  rows.push(row);
+/** Adds a row of the backend in use, measured as `wall` seconds of wall time and `cpu` seconds of CPU time. */
+function add(row: Omit<Row, "backend" | "build">, wall: number, cpu: number): void {
+  rows.push({ ...row, backend: backendName(), build: kernelVariant(), cpu: row.value * (cpu / wall) });
 }
 const anchors: Record<string, { value: number; unit: string; raw: unknown } | { skipped: string }> = {};
 
@@ -98,16 +107,27 @@ function numpyAvailable(): string | null {
   }
 }
 
-function main(): void {
-  const threads = getThreads();
-  const { training, test } = loadMnist();
+/** The machine's float32 peak as numpy's sgemm reaches it: 2048 x 2048 x 2048, all cores, median of 7 (GFLOP/s). */
+function sgemmPeak(): number | undefined {
+  if (numpyAvailable()) return undefined;
+  const code = "import numpy as np, time, statistics as s\n" +
+    "a = np.random.default_rng(1).random((2048, 2048), dtype=np.float32); b = a.T.copy(); a @ b\n" +
+    "ts = []\n" +
+    "for _ in range(7):\n    t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)\n" +
+    "print(2 * 2048 ** 3 / s.median(ts) / 1e9)";
+  try {
+    return Number(execFileSync("python3", ["-c", code], { encoding: "utf8" }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+type Mnist = ReturnType<typeof loadMnist>;
+
+/** The kernel rows on the backend in use. */
+function measureKernels({ training, test }: Mnist, threads: number): void {
   const net = new Network(SIZES, { seed: 1 });
   net.sgd(sliceDataset(training, 0, 10_000), 1, 10, 3.0);
-  console.log(`bench: ${backendName()} backend, ${threads} thread(s), ${kernelVariant()} SIMD build, MNIST pixels stored at ${training.images.BYTES_PER_ELEMENT} bytes each${quick ? ", --quick" : ""}`);
-  const loadBefore = loadavg();
-  console.log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(" ")} (compare ratios only from runs made on an idle machine)`);
-
-  // Fast kernels.
   const ff = time(5, () => { feedforwardBatch(net, test.images); });
   add({ name: "feedforwardBatch, 10,000 images", unit: "us/image", value: (ff / 10_000) * 1e6, gflops: (2 * MACS * 10_000) / ff / 1e9 }, ff, lastCpu);
 
@@ -154,44 +174,67 @@ function main(): void {
   add({ name: `sgd, softmax CE, ReLU [784, 100, 10], mini-batch 50`, unit: "us/example", value: reluSgdUs, gflops: RELU_SGD_FLOPS / reluSgdUs / 1e3 }, reluSgdT, lastCpu);
 
   if (!quick) {
-    // One epoch of PGD-40 adversarial training on all 50,000 training images (two runs; median).
+    // One epoch of PGD-40 adversarial training on all 50,000 training images.
     const advT = time(1, () => { adversarialTraining(reluNet(6), training, 1, 50, 0.1, { attack: "pgd", steps: 40, eps: 0.1, stepSize: 0.01, seed: 1 }); });
     add({ name: "PGD-40 adversarial training, ReLU [784, 100, 10], one epoch of 50,000", unit: "s", value: advT }, advT, lastCpu);
   }
+}
 
-  // The readable float64 references, for scale.
+/** The article's pipeline at full size on the backend in use (seconds and accuracies). */
+function measurePipeline({ training, test }: Mnist): Record<string, number> {
+  const pipeline: Record<string, number> = {};
+  const cpuSeconds = (since: NodeJS.CpuUsage) => { const u = process.cpuUsage(since); return (u.user + u.system) / 1e6; };
+  const cpu0 = process.cpuUsage();
+  let t = performance.now();
+  const trained = new Network(SIZES, { seed: 1 });
+  trained.sgd(training, 30, 10, 3.0, { seed: 1 });
+  pipeline.trainSeconds = (performance.now() - t) / 1000;
+  pipeline.trainedTestAccuracy = trained.evaluate(test) / test.length;
+  t = performance.now();
+  const adv = augmentData(trained, 50_000, training, 100, { seed: 1 });
+  pipeline.augmentSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  const retrained = new Network(SIZES, { seed: 1 });
+  retrained.sgd(concatDatasets(adv, training), 30, 10, 3.0, { seed: 1 });
+  pipeline.retrainSeconds = (performance.now() - t) / 1000;
+  pipeline.retrainedTestAccuracy = retrained.evaluate(test) / test.length;
+  pipeline.totalSeconds = pipeline.trainSeconds + pipeline.augmentSeconds + pipeline.retrainSeconds;
+  pipeline.cpuSeconds = cpuSeconds(cpu0);
+  return pipeline;
+}
+
+function main(): void {
+  const threads = getThreads();
+  const mnist = loadMnist();
+  const { training } = mnist;
+  const builds = BACKENDS.map((b) => { setBackend(b); return `${b} (${kernelVariant()})`; });
+  console.log(`bench: backends ${builds.join(", ")}; ${threads} thread(s); MNIST pixels stored at ${training.images.BYTES_PER_ELEMENT} bytes each${quick ? ", --quick" : ""}`);
+  const loadBefore = loadavg();
+  console.log(`load average before: ${loadBefore.map((x) => x.toFixed(2)).join(" ")} (compare ratios only from runs made on an idle machine)`);
+
+  const pipelines: Record<string, Record<string, number>> = {};
+  for (const b of BACKENDS) {
+    setBackend(b);
+    console.log(`measuring ${b} ...`);
+    measureKernels(mnist, threads);
+    if (!quick) pipelines[b] = measurePipeline(mnist);
+  }
+
+  // The readable float64 references, for scale (no backend: plain TypeScript).
+  const net = new Network(SIZES, { seed: 1 });
+  const goals = Array.from({ length: 5 }, (_, i) => (training.labels[i] + 1) % 10);
   const refSgd = time(1, () => { new Network(SIZES, { seed: 2 }).sgdReference(sliceDataset(training, 0, 2000), 1, 10, 3.0); });
   const refSgdCpu = lastCpu;
   add({ name: "reference sgd (float64 TypeScript)", unit: "us/example", value: (refSgd / 2000) * 1e6, gflops: SGD_FLOPS / ((refSgd / 2000) * 1e6) / 1e3 }, refSgd, refSgdCpu);
   const refSneaky = time(3, () => { for (let i = 0; i < 5; i++) sneakyAdversarial(net, goals[i], training.image(i), 100, 1); });
   const refSneakyCpu = lastCpu;
   add({ name: "reference sneaky attack (float64 TypeScript)", unit: "us/image-step", value: (refSneaky / 500) * 1e6, gflops: ATTACK_FLOPS / ((refSneaky / 500) * 1e6) / 1e3 }, refSneaky, refSneakyCpu);
+  for (const r of rows.slice(-2)) { r.backend = "typescript"; r.build = "float64"; }
 
-  // The pipeline at full size.
-  const pipeline: Record<string, number> = {};
-  if (!quick) {
-    const cpuSeconds = (since: NodeJS.CpuUsage) => { const u = process.cpuUsage(since); return (u.user + u.system) / 1e6; };
-    const cpu0 = process.cpuUsage();
-    let t = performance.now();
-    const trained = new Network(SIZES, { seed: 1 });
-    trained.sgd(training, 30, 10, 3.0, { seed: 1 });
-    pipeline.trainSeconds = (performance.now() - t) / 1000;
-    pipeline.trainedTestAccuracy = trained.evaluate(test) / test.length;
-    t = performance.now();
-    const adv = augmentData(trained, 50_000, training, 100, { seed: 1 });
-    pipeline.augmentSeconds = (performance.now() - t) / 1000;
-    t = performance.now();
-    const retrained = new Network(SIZES, { seed: 1 });
-    retrained.sgd(concatDatasets(adv, training), 30, 10, 3.0, { seed: 1 });
-    pipeline.retrainSeconds = (performance.now() - t) / 1000;
-    pipeline.retrainedTestAccuracy = retrained.evaluate(test) / test.length;
-    pipeline.totalSeconds = pipeline.trainSeconds + pipeline.augmentSeconds + pipeline.retrainSeconds;
-    pipeline.cpuSeconds = cpuSeconds(cpu0);
-  }
-
-  // Anchors, measured in the same run.
+  // Anchors and the peak, measured in the same run.
   const skip = numpyAvailable();
   let np: Record<string, number | undefined> = {};
+  let peak: number | undefined;
   if (skip) {
     console.log(`numpy anchors skipped: ${skip}`);
   } else {
@@ -203,31 +246,38 @@ function main(): void {
       sgdBatched: anchor("sgd-batched", 50_000, "per_example_us"),
       pgdBatched: anchor("pgd-batched", 10_000, "per_example_step_us"),
     };
+    peak = sgemmPeak();
   }
   const attach = (match: string, label: string, value: number | undefined) => {
-    const row = rows.find((r) => r.name.startsWith(match));
-    if (row && value !== undefined) { row.anchor = label; row.anchorValue = value; }
+    for (const row of rows.filter((r) => r.name.startsWith(match))) {
+      if (value !== undefined) { row.anchor = label; row.anchorValue = value; }
+    }
   };
   attach("sneaky attack, ", "numpy batched", np.sneakyBatched);
   attach("PGD-40 L-inf", "numpy batched", np.pgdBatched);
   attach("non-targeted", "numpy loops", np.nontargetedLoops);
-  console.log("(CPU time: the process's CPU time per unit, all threads; with 2 threads it exceeds wall time when both cores work)");
   attach("sgd, mini-batch", "numpy batched", np.sgdBatched);
   attach("reference sgd", "numpy loops", np.sgdLoops);
   attach("reference sneaky", "numpy loops", np.sneakyLoops);
 
   // Report.
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log("\n" + pad("work", 56) + pad("median (wall)", 24) + pad("GFLOP/s", 9) + pad("CPU time", 10) + "anchor (same run)");
-  for (const r of rows) {
-    const anchorText = r.anchorValue !== undefined
-      ? `${r.anchor} ${r.anchorValue.toFixed(2)} ${r.unit}; anchor / this = ${(r.anchorValue / r.value).toFixed(1)}`
-      : "";
-    console.log(pad(r.name, 56) + pad(`${r.value.toFixed(3)} ${r.unit}`, 24) + pad(r.gflops ? r.gflops.toFixed(1) : "", 9) +
-      pad(r.cpu !== undefined ? r.cpu.toFixed(3) : "", 10) + anchorText);
+  console.log("(CPU time: the process's CPU time per unit, all threads; with 2 threads it exceeds wall time when both cores work)");
+  if (peak !== undefined) console.log(`machine float32 peak (numpy sgemm 2048 x 2048, all cores): ${peak.toFixed(1)} GFLOP/s`);
+  console.log("\n" + pad("work", 62) + pad("backend", 18) + pad("median (wall)", 24) + pad("GFLOP/s", 9) + pad("% peak", 8) + pad("CPU time", 10) + "anchor (same run)");
+  const names = [...new Set(rows.map((r) => r.name))];
+  for (const name of names) {
+    for (const r of rows.filter((x) => x.name === name)) {
+      const anchorText = r.anchorValue !== undefined
+        ? `${r.anchor} ${r.anchorValue.toFixed(2)} ${r.unit}; anchor / this = ${(r.anchorValue / r.value).toFixed(2)}`
+        : "";
+      const share = r.gflops !== undefined && peak !== undefined ? `${((100 * r.gflops) / peak).toFixed(0)} %` : "";
+      console.log(pad(r.name, 62) + pad(`${r.backend} ${r.build}`, 18) + pad(`${r.value.toFixed(3)} ${r.unit}`, 24) +
+        pad(r.gflops ? r.gflops.toFixed(1) : "", 9) + pad(share, 8) + pad(r.cpu !== undefined ? r.cpu.toFixed(3) : "", 10) + anchorText);
+    }
   }
-  if (!quick) {
-    console.log(`\npipeline (full size): train ${pipeline.trainSeconds.toFixed(1)} s (test accuracy ${(100 * pipeline.trainedTestAccuracy).toFixed(2)} %), ` +
+  for (const [b, pipeline] of Object.entries(pipelines)) {
+    console.log(`\npipeline on ${b} (full size): train ${pipeline.trainSeconds.toFixed(1)} s (test accuracy ${(100 * pipeline.trainedTestAccuracy).toFixed(2)} %), ` +
       `augment 50,000 x 100 ${pipeline.augmentSeconds.toFixed(1)} s, retrain on 100,000 ${pipeline.retrainSeconds.toFixed(1)} s ` +
       `(test accuracy ${(100 * pipeline.retrainedTestAccuracy).toFixed(2)} %): total ${pipeline.totalSeconds.toFixed(1)} s, ` +
       `${pipeline.cpuSeconds.toFixed(1)} CPU seconds over ${threads} thread(s)`);
@@ -252,9 +302,8 @@ function main(): void {
   const out = join(ROOT, "build", "bench.json");
   mkdirSync(join(ROOT, "build"), { recursive: true });
   writeFileAtomic(out, JSON.stringify({
-    date: new Date().toISOString(), node: process.version, backend: backendName(), threads, simd: kernelVariant(), quick,
-    loadBefore, loadAfter,
-    rows, pipeline, anchors, peakRssMiB, mnistBytesPerPixel: training.images.BYTES_PER_ELEMENT,
+    date: new Date().toISOString(), node: process.version, backends: builds, threads, quick, loadBefore, loadAfter,
+    sgemmPeakGflops: peak, rows, pipelines, anchors, peakRssMiB, mnistBytesPerPixel: training.images.BYTES_PER_ELEMENT,
   }, null, 2));
   console.log(`wrote ${out}`);
 }

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { createRng, getThreads, loadMnist, setThreads } from "../dist";
-import { wasmBackend } from "../dist/kernels/backend";
+import { nativeBackend, wasmBackend } from "../dist/kernels/backend";
+import { nativeKernelsOrWhy } from "../dist/kernels/native";
 import { interruptWork, InterruptedError } from "../dist/util/work";
 import { referenceBackend } from "../dist/model/reference-backend";
 import { runAsync, runSync } from "../dist/util/work";
@@ -14,8 +15,8 @@ import type {
 } from "../dist/model/backend";
 
 /**
- * The wasm backend (float32 SIMD kernels) held to the float64 reference backend, entry by entry,
- * for every activation pair, loss, step rule, ball and clip, on small odd shapes and on the
+ * Each kernel backend (float32 SIMD kernels: WebAssembly, and native when built) held to the
+ * float64 reference backend, entry by entry, for every activation pair, loss, step rule, ball and clip, on small odd shapes and on the
  * article's [784, 30, 10] with real MNIST digits; and to itself across thread counts, bit for bit.
  *
  * Tolerances (float32 carries ~7 significant digits): forward 1e-5 relative to max(1, |a|);
@@ -24,6 +25,9 @@ import type {
  * direction never came near 0 (a sign there is a coin toss between float32 and float64).
  * One epoch of sgd: 1e-4 on weights.
  */
+
+/** The kernel backends built here: WebAssembly always, native when its module is built. */
+const KERNEL_BACKENDS = nativeKernelsOrWhy().available ? [wasmBackend, nativeBackend] : [wasmBackend];
 
 const ACTS: ActivationName[] = ["sigmoid", "relu", "identity"];
 const LOSSES: LossSpec[] = [
@@ -149,155 +153,181 @@ function signSafePixels(model: DenseModel, p: ArrayProgram, tol: number): Uint8A
   return safe;
 }
 
-describe("wasmBackend against the float64 reference backend", () => {
-  for (const c of CASES) {
-    const name = JSON.stringify(c.sizes);
-    const d = c.sizes[0], classes = c.sizes[c.sizes.length - 1];
-    const sets = activationSets(c.sizes.length - 1);
+for (const under of KERNEL_BACKENDS) {
+  describe(`${under.name}Backend against the float64 reference backend`, () => {
+    for (const c of CASES) {
+      const name = JSON.stringify(c.sizes);
+      const d = c.sizes[0], classes = c.sizes[c.sizes.length - 1];
+      const sets = activationSets(c.sizes.length - 1);
 
-    it(`forward agrees within 1e-5 for every activation combination on ${name}, batches of 1, 6 and 9`, () => {
-      for (const acts of sets) {
-        const model = randomModel(c.sizes, acts, 1);
-        for (const n of [1, 6, 9]) {
-          const images = c.images(n, n);
-          expect(worstRelative(wasmBackend.forward(model, images), referenceBackend.forward(model, images), classes, 1), `${acts} n=${n}`).to.be.below(1e-5);
-        }
-      }
-    });
-
-    it(`lossGradient agrees within 1e-4 (loss and gradient) for every activation combination and loss on ${name}`, () => {
-      const n = 9;
-      const images = c.images(n, 3);
-      for (const acts of sets) {
-        const model = randomModel(c.sizes, acts, 2);
-        for (const loss of LOSSES) {
-          const labels = labelsFor(n, classes, 4);
-          const fast = wasmBackend.lossGradient(model, images, labels, loss);
-          const ref = referenceBackend.lossGradient(model, images, labels, loss);
-          const what = `${acts} ${lossName(loss)}`;
-          expect(worstRelative(fast.loss, ref.loss, 1, 1), what).to.be.below(1e-4);
-          expect(worstRelative(fast.gradient, ref.gradient, d, 1e-6), what).to.be.below(1e-4);
-        }
-      }
-    });
-
-    it(`vjp agrees within 1e-4 for every activation combination on ${name}`, () => {
-      const n = 6;
-      const images = c.images(n, 5);
-      const rng = createRng(6);
-      const cot = Float64Array.from({ length: n * classes }, () => rng.normal());
-      for (const acts of sets) {
-        const model = randomModel(c.sizes, acts, 3);
-        expect(worstRelative(wasmBackend.vjp(model, images, cot), referenceBackend.vjp(model, images, cot), d, 1e-6), `${acts}`).to.be.below(1e-4);
-      }
-    });
-
-    it(`10 descent steps agree within 1e-4 for every activation combination, loss, step rule, ball and clip on ${name}`, () => {
-      const n = 5;
-      let compared = 0, skipped = 0;
-      for (const acts of sets) {
-        const model = randomModel(c.sizes, acts, 4);
-        for (const loss of LOSSES) for (const step of RULES) for (const ball of BALLS) for (const clip of [false, true]) {
-          const p = program(c, n, loss, step, ball, clip, 7);
-          const fast = runSync(wasmBackend.descend(model, p));
-          const ref = runSync(referenceBackend.descend(model, p));
-          const safe = step === "sign" ? signSafePixels(model, p, 1e-3) : new Uint8Array(n * d).fill(1);
-          const what = `${acts} ${lossName(loss)} ${step} ${ball} clip=${clip}`;
-          let worst = 0, at = -1;
-          for (let q = 0; q < n * d; q++) {
-            if (!safe[q]) { skipped++; continue; }
-            compared++;
-            const diff = Math.abs(fast.images[q] - ref.images[q]);
-            if (diff > worst) { worst = diff; at = q; }
+      it(`forward agrees within 1e-5 for every activation combination on ${name}, batches of 1, 6 and 9`, () => {
+        for (const acts of sets) {
+          const model = randomModel(c.sizes, acts, 1);
+          for (const n of [1, 6, 9]) {
+            const images = c.images(n, n);
+            expect(worstRelative(under.forward(model, images), referenceBackend.forward(model, images), classes, 1), `${acts} n=${n}`).to.be.below(1e-5);
           }
-          expect(worst, `${what} pixel ${at}`).to.be.below(1e-4);
-          expect(Array.from(fast.stepsUsed), what).to.deep.equal(Array.from(ref.stepsUsed));
         }
-      }
-      // Most pixels are compared (the skipped ones include every pixel of a clamped margin, whose direction is 0).
-      expect(compared).to.be.above(2 * skipped);
-    });
+      });
 
-    it(`the article's attacks (gradient steps, the ridge prior) and early stop agree with the reference on ${name}`, () => {
-      const n = 7;
-      for (const acts of sets) {
-        const model = randomModel(c.sizes, acts, 5);
-        const prior = c.images(n, 11);
-        for (const loss of LOSSES) {
-          const p = program(c, n, loss, "gradient", "none", false, 9, { priorTargets: prior, lam: 0.05 });
-          expect(maxAbsDiff(runSync(wasmBackend.descend(model, p)).images, runSync(referenceBackend.descend(model, p)).images), `${acts} ${lossName(loss)} prior`).to.be.below(1e-4);
-          const e = program(c, n, loss, "sign", "linf", true, 9, { earlyStop: true, steps: 10, stepSize: 0.05, eps: 0.3 });
-          const fast = runSync(wasmBackend.descend(model, e));
-          const ref = runSync(referenceBackend.descend(model, e));
-          expect(Array.from(fast.stepsUsed), `${acts} ${lossName(loss)} early stop`).to.deep.equal(Array.from(ref.stepsUsed));
+      it(`lossGradient agrees within 1e-4 (loss and gradient) for every activation combination and loss on ${name}`, () => {
+        const n = 9;
+        const images = c.images(n, 3);
+        for (const acts of sets) {
+          const model = randomModel(c.sizes, acts, 2);
+          for (const loss of LOSSES) {
+            const labels = labelsFor(n, classes, 4);
+            const fast = under.lossGradient(model, images, labels, loss);
+            const ref = referenceBackend.lossGradient(model, images, labels, loss);
+            const what = `${acts} ${lossName(loss)}`;
+            expect(worstRelative(fast.loss, ref.loss, 1, 1), what).to.be.below(1e-4);
+            expect(worstRelative(fast.gradient, ref.gradient, d, 1e-6), what).to.be.below(1e-4);
+          }
         }
-      }
-    });
-  }
+      });
 
-  it("sgd agrees with the reference within 1e-4 after one epoch of 300 examples in mini-batches of 7: softmax cross-entropy on ReLU, quadratic on sigmoid and on ReLU, on [784, 30, 10], [13, 7, 5] and [9, 4]", () => {
-    for (const sizes of [[784, 30, 10], [13, 7, 5], [9, 4]]) {
-      const d = sizes[0], classes = sizes[sizes.length - 1];
-      const n = 300;
-      const images = d === 784 ? Float32Array.from(mnist.training.images.subarray(0, n * d)) : randomImages(n, d, 8);
-      for (const [acts, loss] of [[sizes.length === 2 ? ["identity"] : ["relu", "identity"], "softmax-cross-entropy"],
-        [sizes.map(() => "sigmoid").slice(1), "quadratic"], [sizes.length === 2 ? ["relu"] : ["relu", "sigmoid"], "quadratic"]] as [ActivationName[], "quadratic"][]) {
-        const fast = randomModel(sizes, acts, 6), ref = randomModel(sizes, acts, 6);
-        const prog: TrainProgram = {
-          images, labels: labelsFor(n, classes, 9), epochs: 1, miniBatchSize: 7, eta: 0.1, loss, seed: 3, test: null, adversary: null,
-        };
-        runSync(wasmBackend.train(fast, prog));
-        runSync(referenceBackend.train(ref, prog));
-        ref.weights.forEach((w, l) => expect(maxAbsDiff(fast.weights[l], w), `${sizes} ${acts} ${loss} W${l}`).to.be.below(1e-4));
-        ref.biases.forEach((b, l) => expect(maxAbsDiff(fast.biases[l], b), `${sizes} ${acts} ${loss} b${l}`).to.be.below(1e-4));
-      }
+      it(`vjp agrees within 1e-4 for every activation combination on ${name}`, () => {
+        const n = 6;
+        const images = c.images(n, 5);
+        const rng = createRng(6);
+        const cot = Float64Array.from({ length: n * classes }, () => rng.normal());
+        for (const acts of sets) {
+          const model = randomModel(c.sizes, acts, 3);
+          expect(worstRelative(under.vjp(model, images, cot), referenceBackend.vjp(model, images, cot), d, 1e-6), `${acts}`).to.be.below(1e-4);
+        }
+      });
+
+      it(`10 descent steps agree within 1e-4 for every activation combination, loss, step rule, ball and clip on ${name}`, () => {
+        const n = 5;
+        let compared = 0, skipped = 0;
+        for (const acts of sets) {
+          const model = randomModel(c.sizes, acts, 4);
+          for (const loss of LOSSES) for (const step of RULES) for (const ball of BALLS) for (const clip of [false, true]) {
+            const p = program(c, n, loss, step, ball, clip, 7);
+            const fast = runSync(under.descend(model, p));
+            const ref = runSync(referenceBackend.descend(model, p));
+            const safe = step === "sign" ? signSafePixels(model, p, 1e-3) : new Uint8Array(n * d).fill(1);
+            const what = `${acts} ${lossName(loss)} ${step} ${ball} clip=${clip}`;
+            let worst = 0, at = -1;
+            for (let q = 0; q < n * d; q++) {
+              if (!safe[q]) { skipped++; continue; }
+              compared++;
+              const diff = Math.abs(fast.images[q] - ref.images[q]);
+              if (diff > worst) { worst = diff; at = q; }
+            }
+            expect(worst, `${what} pixel ${at}`).to.be.below(1e-4);
+            expect(Array.from(fast.stepsUsed), what).to.deep.equal(Array.from(ref.stepsUsed));
+          }
+        }
+        // Most pixels are compared (the skipped ones include every pixel of a clamped margin, whose direction is 0).
+        expect(compared).to.be.above(2 * skipped);
+      });
+
+      it(`the article's attacks (gradient steps, the ridge prior) and early stop agree with the reference on ${name}`, () => {
+        const n = 7;
+        for (const acts of sets) {
+          const model = randomModel(c.sizes, acts, 5);
+          const prior = c.images(n, 11);
+          for (const loss of LOSSES) {
+            const p = program(c, n, loss, "gradient", "none", false, 9, { priorTargets: prior, lam: 0.05 });
+            expect(maxAbsDiff(runSync(under.descend(model, p)).images, runSync(referenceBackend.descend(model, p)).images), `${acts} ${lossName(loss)} prior`).to.be.below(1e-4);
+            const e = program(c, n, loss, "sign", "linf", true, 9, { earlyStop: true, steps: 10, stepSize: 0.05, eps: 0.3 });
+            const fast = runSync(under.descend(model, e));
+            const ref = runSync(referenceBackend.descend(model, e));
+            expect(Array.from(fast.stepsUsed), `${acts} ${lossName(loss)} early stop`).to.deep.equal(Array.from(ref.stepsUsed));
+          }
+        }
+      });
     }
-  });
 
-  it("adversarial training (5 gradient steps in the loop) agrees with the reference within 1e-4 after one epoch of 60 examples", () => {
-    const sizes = [784, 30, 10];
-    const n = 60;
-    const images = Float32Array.from(mnist.training.images.subarray(0, n * 784));
-    const adversary = (seed: number): TrainingAdversary => {
-      const rng = createRng(seed);
-      return {
-        fillStarts(clean, starts) { for (let i = 0; i < clean.length; i++) starts[i] = clean[i] + (rng.uniform() - 0.5) * 0.02; },
-        loss: { name: "softmax-cross-entropy", kappa: 0, targeted: false }, steps: 5, step: "gradient", stepSize: 0.01,
-        ball: "linf", eps: 0.1, clip: true,
+    it("descent through an input threshold (BPDA) agrees with the reference: the network sees the binarised image, pixels that cross 0.5 flip what it sees", () => {
+      // Pixels start at 0.1, 0.3, 0.45, 0.55, 0.7 or 0.9 and move by sign steps of 0.03 (clipped at 0 and 1):
+      // they cross 0.5 but never come within 0.01 of it, so float32 and float64 see the same binary images.
+      const sizes = [13, 7, 5];
+      const model = randomModel(sizes, ["relu", "identity"], 12);
+      const rng = createRng(13);
+      const levels = [0.1, 0.3, 0.45, 0.55, 0.7, 0.9];
+      const n = 9;
+      const starts = Float32Array.from({ length: n * 13 }, () => levels[rng.int(levels.length)]);
+      const base: ArrayProgram = {
+        starts, labels: labelsFor(n, 5, 14), loss: LOSSES[1], steps: 3, step: "sign", stepSize: 0.03, priorTargets: null, lam: 0,
+        origins: null, ball: "none", eps: 0, clip: true, earlyStop: false, inputThreshold: 0.5,
       };
-    };
-    const fast = randomModel(sizes, ["relu", "identity"], 7), ref = randomModel(sizes, ["relu", "identity"], 7);
-    const prog = (seed: number): TrainProgram => ({
-      images, labels: mnist.training.labels.subarray(0, n), epochs: 1, miniBatchSize: 10, eta: 0.1, loss: "softmax-cross-entropy",
-      seed: 2, test: null, adversary: adversary(seed),
+      const fast = runSync(under.descend(model, base)), ref = runSync(referenceBackend.descend(model, base));
+      expect(maxAbsDiff(fast.images, ref.images)).to.be.below(1e-6);
+      // The same steps without the threshold go elsewhere: the gradient is taken at the binarised image.
+      const plain = runSync(referenceBackend.descend(model, { ...base, inputThreshold: null }));
+      expect(maxAbsDiff(plain.images, ref.images)).to.be.above(0.01);
+      // Early stop judges the binarised image too.
+      const early = { ...base, steps: 12, earlyStop: true, loss: LOSSES[4] };
+      const a = runSync(under.descend(model, early)), b = runSync(referenceBackend.descend(model, early));
+      expect(Array.from(a.stepsUsed)).to.deep.equal(Array.from(b.stepsUsed));
     });
-    runSync(wasmBackend.train(fast, prog(1)));
-    runSync(referenceBackend.train(ref, prog(1)));
-    ref.weights.forEach((w, l) => expect(maxAbsDiff(fast.weights[l], w), `W${l}`).to.be.below(1e-4));
-    ref.biases.forEach((b, l) => expect(maxAbsDiff(fast.biases[l], b), `b${l}`).to.be.below(1e-4));
-  });
 
-  it("train reports each epoch with the test images the epoch's weights classify right", () => {
-    const sizes = [784, 30, 10];
-    const model = randomModel(sizes, ["relu", "identity"], 8);
-    const reports: { epoch: number; correct?: number }[] = [];
-    const test = { images: mnist.test.images.subarray(0, 500 * 784), labels: mnist.test.labels.subarray(0, 500) };
-    runSync(wasmBackend.train(model, {
-      images: mnist.training.images.subarray(0, 2000 * 784), labels: mnist.training.labels.subarray(0, 2000), epochs: 2,
-      miniBatchSize: 20, eta: 0.1, loss: "softmax-cross-entropy", seed: 1, test, adversary: null, onEpoch: (r) => reports.push(r),
-    }));
-    expect(reports.map((r) => r.epoch)).to.deep.equal([1, 2]);
-    const out = referenceBackend.forward(model, test.images);
-    let right = 0;
-    for (let i = 0; i < 500; i++) {
-      let best = 0;
-      for (let j = 1; j < 10; j++) if (out[i * 10 + j] > out[i * 10 + best]) best = j;
-      if (best === test.labels[i]) right++;
-    }
-    expect(right).to.be.above(300);
-    expect(Math.abs(reports[1].correct! - right)).to.be.at.most(2);
+    it("sgd agrees with the reference within 1e-4 after one epoch of 300 examples in mini-batches of 7: softmax cross-entropy on ReLU, quadratic on sigmoid and on ReLU, on [784, 30, 10], [13, 7, 5] and [9, 4]", () => {
+      for (const sizes of [[784, 30, 10], [13, 7, 5], [9, 4]]) {
+        const d = sizes[0], classes = sizes[sizes.length - 1];
+        const n = 300;
+        const images = d === 784 ? Float32Array.from(mnist.training.images.subarray(0, n * d)) : randomImages(n, d, 8);
+        for (const [acts, loss] of [[sizes.length === 2 ? ["identity"] : ["relu", "identity"], "softmax-cross-entropy"],
+          [sizes.map(() => "sigmoid").slice(1), "quadratic"], [sizes.length === 2 ? ["relu"] : ["relu", "sigmoid"], "quadratic"]] as [ActivationName[], "quadratic"][]) {
+          const fast = randomModel(sizes, acts, 6), ref = randomModel(sizes, acts, 6);
+          const prog: TrainProgram = {
+            images, labels: labelsFor(n, classes, 9), epochs: 1, miniBatchSize: 7, eta: 0.1, loss, seed: 3, test: null, adversary: null,
+          };
+          runSync(under.train(fast, prog));
+          runSync(referenceBackend.train(ref, prog));
+          ref.weights.forEach((w, l) => expect(maxAbsDiff(fast.weights[l], w), `${sizes} ${acts} ${loss} W${l}`).to.be.below(1e-4));
+          ref.biases.forEach((b, l) => expect(maxAbsDiff(fast.biases[l], b), `${sizes} ${acts} ${loss} b${l}`).to.be.below(1e-4));
+        }
+      }
+    });
+
+    it("adversarial training (5 gradient steps in the loop) agrees with the reference within 1e-4 after one epoch of 60 examples", () => {
+      const sizes = [784, 30, 10];
+      const n = 60;
+      const images = Float32Array.from(mnist.training.images.subarray(0, n * 784));
+      const adversary = (seed: number): TrainingAdversary => {
+        const rng = createRng(seed);
+        return {
+          fillStarts(clean, starts) { for (let i = 0; i < clean.length; i++) starts[i] = clean[i] + (rng.uniform() - 0.5) * 0.02; },
+          loss: { name: "softmax-cross-entropy", kappa: 0, targeted: false }, steps: 5, step: "gradient", stepSize: 0.01,
+          ball: "linf", eps: 0.1, clip: true,
+        };
+      };
+      const fast = randomModel(sizes, ["relu", "identity"], 7), ref = randomModel(sizes, ["relu", "identity"], 7);
+      const prog = (seed: number): TrainProgram => ({
+        images, labels: mnist.training.labels.subarray(0, n), epochs: 1, miniBatchSize: 10, eta: 0.1, loss: "softmax-cross-entropy",
+        seed: 2, test: null, adversary: adversary(seed),
+      });
+      runSync(under.train(fast, prog(1)));
+      runSync(referenceBackend.train(ref, prog(1)));
+      ref.weights.forEach((w, l) => expect(maxAbsDiff(fast.weights[l], w), `W${l}`).to.be.below(1e-4));
+      ref.biases.forEach((b, l) => expect(maxAbsDiff(fast.biases[l], b), `b${l}`).to.be.below(1e-4));
+    });
+
+    it("train reports each epoch with the test images the epoch's weights classify right", () => {
+      const sizes = [784, 30, 10];
+      const model = randomModel(sizes, ["relu", "identity"], 8);
+      const reports: { epoch: number; correct?: number }[] = [];
+      const test = { images: mnist.test.images.subarray(0, 500 * 784), labels: mnist.test.labels.subarray(0, 500) };
+      runSync(under.train(model, {
+        images: mnist.training.images.subarray(0, 2000 * 784), labels: mnist.training.labels.subarray(0, 2000), epochs: 2,
+        miniBatchSize: 20, eta: 0.1, loss: "softmax-cross-entropy", seed: 1, test, adversary: null, onEpoch: (r) => reports.push(r),
+      }));
+      expect(reports.map((r) => r.epoch)).to.deep.equal([1, 2]);
+      const out = referenceBackend.forward(model, test.images);
+      let right = 0;
+      for (let i = 0; i < 500; i++) {
+        let best = 0;
+        for (let j = 1; j < 10; j++) if (out[i * 10 + j] > out[i * 10 + best]) best = j;
+        if (best === test.labels[i]) right++;
+      }
+      expect(right).to.be.above(300);
+      expect(Math.abs(reports[1].correct! - right)).to.be.at.most(2);
+    });
   });
-});
+}
 
 describe("wasmBackend in a fresh process", () => {
   // Each child trains a ReLU network with softmax cross-entropy (PGD in the loop for one epoch),
@@ -340,77 +370,79 @@ describe("wasmBackend in a fresh process", () => {
   }
 });
 
-describe("wasmBackend gives the same bits with 1 and 2 threads", () => {
-  const sizes = [784, 30, 10];
-  const model = randomModel(sizes, ["relu", "identity"], 9);
-  const sigmoidModel = randomModel([13, 7, 5], ["sigmoid", "sigmoid"], 9);
-  const images = Float32Array.from(mnist.test.images.subarray(0, 23 * 784));
-  const labels = mnist.test.labels.subarray(0, 23);
+for (const under of KERNEL_BACKENDS) {
+  describe(`${under.name}Backend gives the same bits with 1 and 2 threads`, () => {
+    const sizes = [784, 30, 10];
+    const model = randomModel(sizes, ["relu", "identity"], 9);
+    const sigmoidModel = randomModel([13, 7, 5], ["sigmoid", "sigmoid"], 9);
+    const images = Float32Array.from(mnist.test.images.subarray(0, 23 * 784));
+    const labels = mnist.test.labels.subarray(0, 23);
 
-  it("for forward, lossGradient (every loss) and vjp on 23 images", () => {
-    const run = () => {
-      const parts: ArrayBufferView[] = [wasmBackend.forward(model, images), wasmBackend.forward(sigmoidModel, randomImages(23, 13, 1))];
-      for (const loss of LOSSES) {
-        const g = wasmBackend.lossGradient(model, images, labels, loss);
-        parts.push(g.loss, g.gradient);
-      }
-      parts.push(wasmBackend.vjp(model, images, Float64Array.from({ length: 230 }, (_, i) => Math.sin(i))));
-      return parts;
-    };
-    const one = withThreads(1, run), two = withThreads(2, run);
-    one.forEach((p, i) => expect(sameBits(p, two[i]), `part ${i}`).to.equal(true));
-  });
+    it("for forward, lossGradient (every loss) and vjp on 23 images", () => {
+      const run = () => {
+        const parts: ArrayBufferView[] = [under.forward(model, images), under.forward(sigmoidModel, randomImages(23, 13, 1))];
+        for (const loss of LOSSES) {
+          const g = under.lossGradient(model, images, labels, loss);
+          parts.push(g.loss, g.gradient);
+        }
+        parts.push(under.vjp(model, images, Float64Array.from({ length: 230 }, (_, i) => Math.sin(i))));
+        return parts;
+      };
+      const one = withThreads(1, run), two = withThreads(2, run);
+      one.forEach((p, i) => expect(sameBits(p, two[i]), `part ${i}`).to.equal(true));
+    });
 
-  it("for the descent loop with every step rule and ball, the prior and early stop", () => {
-    const c = CASES[2];
-    const run = () => {
-      const parts: ArrayBufferView[] = [];
-      for (const step of RULES) for (const ball of BALLS) {
-        const r = runSync(wasmBackend.descend(model, program(c, 23, LOSSES[1], step, ball, true, 13, { steps: 12, earlyStop: ball === "linf" })));
-        parts.push(r.images, r.stepsUsed);
-      }
-      const prior = c.images(23, 40);
-      parts.push(runSync(wasmBackend.descend(model, program(c, 23, LOSSES[0], "gradient", "none", false, 13, { priorTargets: prior, lam: 0.05 }))).images);
-      return parts;
-    };
-    const one = withThreads(1, run), two = withThreads(2, run);
-    one.forEach((p, i) => expect(sameBits(p, two[i]), `part ${i}`).to.equal(true));
-  });
+    it("for the descent loop with every step rule and ball, the prior and early stop", () => {
+      const c = CASES[2];
+      const run = () => {
+        const parts: ArrayBufferView[] = [];
+        for (const step of RULES) for (const ball of BALLS) {
+          const r = runSync(under.descend(model, program(c, 23, LOSSES[1], step, ball, true, 13, { steps: 12, earlyStop: ball === "linf" })));
+          parts.push(r.images, r.stepsUsed);
+        }
+        const prior = c.images(23, 40);
+        parts.push(runSync(under.descend(model, program(c, 23, LOSSES[0], "gradient", "none", false, 13, { priorTargets: prior, lam: 0.05 }))).images);
+        return parts;
+      };
+      const one = withThreads(1, run), two = withThreads(2, run);
+      one.forEach((p, i) => expect(sameBits(p, two[i]), `part ${i}`).to.equal(true));
+    });
 
-  it("for sgd (softmax cross-entropy, ReLU, mini-batches of 7; one-layer and small networks too) and adversarial training (PGD in the loop)", () => {
-    const n = 150;
-    const data = Float32Array.from(mnist.training.images.subarray(0, n * 784));
-    const run = (adversarial: boolean) => {
-      const m = randomModel(sizes, ["relu", "identity"], 10);
-      const rng = createRng(4);
-      runSync(wasmBackend.train(m, {
-        images: data, labels: mnist.training.labels.subarray(0, n), epochs: 2, miniBatchSize: 7, eta: 0.1,
-        loss: "softmax-cross-entropy", seed: 5, test: null,
-        adversary: adversarial ? {
-          fillStarts(clean, starts) { for (let i = 0; i < clean.length; i++) starts[i] = clean[i] + (rng.uniform() - 0.5) * 0.2; },
-          loss: { name: "softmax-cross-entropy", kappa: 0, targeted: false }, steps: 7, step: "sign", stepSize: 0.02, ball: "linf", eps: 0.1, clip: true,
-        } : null,
-      }));
-      return Float64Array.from([...m.weights.flatMap((w) => Array.from(w)), ...m.biases.flatMap((b) => Array.from(b))]);
-    };
-    for (const adversarial of [false, true]) {
-      expect(sameBits(withThreads(1, () => run(adversarial)), withThreads(2, () => run(adversarial))), `adversarial ${adversarial}`).to.equal(true);
-    }
-    // One layer: softmax cross-entropy needs the whole output row, so the threads meet there too.
-    for (const [small, acts, loss] of [[[9, 4], ["identity"], "softmax-cross-entropy"], [[9, 4], ["sigmoid"], "quadratic"],
-      [[13, 7, 5], ["sigmoid", "relu"], "softmax-cross-entropy"]] as [number[], ActivationName[], "quadratic"][]) {
-      const runSmall = () => {
-        const m = randomModel(small, acts, 11);
-        runSync(wasmBackend.train(m, {
-          images: randomImages(101, small[0], 3), labels: labelsFor(101, small[small.length - 1], 4), epochs: 2, miniBatchSize: 6,
-          eta: 0.5, loss, seed: 2, test: null, adversary: null,
+    it("for sgd (softmax cross-entropy, ReLU, mini-batches of 7; one-layer and small networks too) and adversarial training (PGD in the loop)", () => {
+      const n = 150;
+      const data = Float32Array.from(mnist.training.images.subarray(0, n * 784));
+      const run = (adversarial: boolean) => {
+        const m = randomModel(sizes, ["relu", "identity"], 10);
+        const rng = createRng(4);
+        runSync(under.train(m, {
+          images: data, labels: mnist.training.labels.subarray(0, n), epochs: 2, miniBatchSize: 7, eta: 0.1,
+          loss: "softmax-cross-entropy", seed: 5, test: null,
+          adversary: adversarial ? {
+            fillStarts(clean, starts) { for (let i = 0; i < clean.length; i++) starts[i] = clean[i] + (rng.uniform() - 0.5) * 0.2; },
+            loss: { name: "softmax-cross-entropy", kappa: 0, targeted: false }, steps: 7, step: "sign", stepSize: 0.02, ball: "linf", eps: 0.1, clip: true,
+          } : null,
         }));
         return Float64Array.from([...m.weights.flatMap((w) => Array.from(w)), ...m.biases.flatMap((b) => Array.from(b))]);
       };
-      expect(sameBits(withThreads(1, runSmall), withThreads(2, runSmall)), `${small} ${acts} ${loss}`).to.equal(true);
-    }
+      for (const adversarial of [false, true]) {
+        expect(sameBits(withThreads(1, () => run(adversarial)), withThreads(2, () => run(adversarial))), `adversarial ${adversarial}`).to.equal(true);
+      }
+      // One layer: softmax cross-entropy needs the whole output row, so the threads meet there too.
+      for (const [small, acts, loss] of [[[9, 4], ["identity"], "softmax-cross-entropy"], [[9, 4], ["sigmoid"], "quadratic"],
+        [[13, 7, 5], ["sigmoid", "relu"], "softmax-cross-entropy"]] as [number[], ActivationName[], "quadratic"][]) {
+        const runSmall = () => {
+          const m = randomModel(small, acts, 11);
+          runSync(under.train(m, {
+            images: randomImages(101, small[0], 3), labels: labelsFor(101, small[small.length - 1], 4), epochs: 2, miniBatchSize: 6,
+            eta: 0.5, loss, seed: 2, test: null, adversary: null,
+          }));
+          return Float64Array.from([...m.weights.flatMap((w) => Array.from(w)), ...m.biases.flatMap((b) => Array.from(b))]);
+        };
+        expect(sameBits(withThreads(1, runSmall), withThreads(2, runSmall)), `${small} ${acts} ${loss}`).to.equal(true);
+      }
+    });
   });
-});
+}
 
 /** [start, end) of every active data segment of a wasm module (its static data in memory). */
 function dataSegments(bytes: Uint8Array): [number, number][] {
@@ -438,7 +470,7 @@ function dataSegments(bytes: Uint8Array): [number, number][] {
   return out;
 }
 
-describe("wasmBackend checks and interrupts", () => {
+describe("wasmBackend's memory", () => {
   it("the cancel word lies below the arena and above the static data of both kernel builds", () => {
     expect(CANCEL_FLAG + 4).to.be.at.most(65536);
     for (const path of Object.values(WASM_PATHS)) {
@@ -447,20 +479,23 @@ describe("wasmBackend checks and interrupts", () => {
       for (const [, end] of segments) expect(end, path).to.be.at.most(CANCEL_FLAG);
     }
   });
+});
+
+for (const under of KERNEL_BACKENDS) describe(`${under.name}Backend checks and interrupts`, () => {
 
   it("refuses weights or biases that are not finite as float32, naming the layer and index", () => {
     const model = randomModel([13, 7, 5], ["relu", "identity"], 1);
     (model.weights[1] as Float64Array)[8] = 1e39;
-    expect(() => wasmBackend.forward(model, randomImages(1, 13, 1))).to.throw(/weights\[1\]\[8\] is 1e\+39, not a finite float32/);
+    expect(() => under.forward(model, randomImages(1, 13, 1))).to.throw(/weights\[1\]\[8\] is 1e\+39, not a finite float32/);
     const other = randomModel([13, 7, 5], ["relu", "identity"], 1);
     (other.biases[0] as Float64Array)[3] = NaN;
-    expect(() => wasmBackend.forward(other, randomImages(1, 13, 1))).to.throw(/biases\[0\]\[3\] is NaN/);
+    expect(() => under.forward(other, randomImages(1, 13, 1))).to.throw(/biases\[0\]\[3\] is NaN/);
   });
 
   it("a label past the classes reads no memory outside its row (the loss is still finite)", () => {
     const model = randomModel([13, 7, 5], ["relu", "identity"], 1);
     for (const loss of LOSSES) {
-      const g = wasmBackend.lossGradient(model, randomImages(3, 13, 1), Uint8Array.from([255, 5, 0]), loss);
+      const g = under.lossGradient(model, randomImages(3, 13, 1), Uint8Array.from([255, 5, 0]), loss);
       expect(Array.from(g.loss).every(Number.isFinite)).to.equal(true);
     }
   });
@@ -473,7 +508,7 @@ describe("wasmBackend checks and interrupts", () => {
     const timer = setTimeout(() => interruptWork(), 100);
     let error: unknown = null;
     try {
-      await runAsync(() => wasmBackend.descend(model, p));
+      await runAsync(() => under.descend(model, p));
     } catch (e) {
       error = e;
     } finally {
@@ -483,7 +518,7 @@ describe("wasmBackend checks and interrupts", () => {
     expect(error).to.be.instanceOf(InterruptedError);
     // The whole run would take about 2000 x 2000 x 4.5 us = 18 s.
     expect(seconds).to.be.below(2);
-    const after = runSync(wasmBackend.descend(model, { ...p, steps: 2, starts: p.starts.subarray(0, 784), labels: p.labels.subarray(0, 1), origins: p.origins!.subarray(0, 784) }));
+    const after = runSync(under.descend(model, { ...p, steps: 2, starts: p.starts.subarray(0, 784), labels: p.labels.subarray(0, 1), origins: p.origins!.subarray(0, 784) }));
     expect(after.stepsUsed[0]).to.equal(2);
   });
 
@@ -494,7 +529,7 @@ describe("wasmBackend checks and interrupts", () => {
     const started = performance.now();
     let error: unknown = null;
     try {
-      await runAsync(() => wasmBackend.train(model, {
+      await runAsync(() => under.train(model, {
         images: mnist.training.images, labels: mnist.training.labels, epochs: 3, miniBatchSize: 10, eta: 0.1,
         loss: "softmax-cross-entropy", seed: 1, test: null, adversary: null,
       }));

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { max, min } from "d3-array";
 import {
-  gradientAttack, loadMnist, Network, setBackend, sneakyAdversarial, adversarial, successRate, createRng,
+  gradientAttack, loadMnist, Network, setBackend, backendName, sneakyAdversarial, adversarial, successRate, createRng,
 } from "../dist";
 import { COMMITTED_PATH } from "./support/reference";
 
@@ -13,8 +13,9 @@ describe("gradientAttack: the one attack loop", () => {
   const small = new Network([784, 20, 10], { seed: 2 });
 
   describe("the article's attacks are configurations of it", () => {
-    before(() => setBackend("reference"));
-    after(() => setBackend("wasm"));
+    let was: ReturnType<typeof backendName>;
+    before(() => { was = backendName(); setBackend("reference"); });
+    after(() => setBackend(was));
 
     it("start noise + quadratic loss towards a goal + ridge prior + plain steps gives sneakyAdversarial's bits", () => {
       const target = test.image(1);

@@ -38,6 +38,25 @@ describe("preprocessed: a transform, then a model, as one Classifier", () => {
     expect(adaptive).to.be.below(clean - 0.2);
   });
 
+  it("PGD through BPDA on binary thresholding runs in the fused kernels (no per-step gradient calls) and agrees with the readable loop", () => {
+    const bpda = preprocessed(net, binaryThreshold, { gradient: "straight-through" });
+    expect(bpda.thresholded!()).to.deep.include({ threshold: 0.5 });
+    let calls = 0;
+    const counted = { ...bpda, lossGradient: (...a: Parameters<typeof bpda.lossGradient>) => { calls++; return bpda.lossGradient(...a); } };
+    const options = { eps: 0.3, steps: 50, loss: "margin" as const, seed: 3, earlyStop: true };
+    const fused = pgd(counted, images, labels, options);
+    expect(calls).to.equal(0);
+    // The same composition without `thresholded`: the readable float64 loop, one gradient call per step.
+    const readable = { inputSize: bpda.inputSize, classes: bpda.classes, forward: bpda.forward, lossGradient: bpda.lossGradient };
+    const slow = pgd(readable, images, labels, options);
+    const rate = (s: Uint8Array) => s.reduce((a, v) => a + v, 0) / s.length;
+    expect(rate(fused.success)).to.be.above(0.3);
+    expect(Math.abs(rate(fused.success) - rate(slow.success))).to.be.at.most(0.02);
+    // Only straight-through thresholding at 0.5 is fused: the exact gradient and other transforms are not.
+    expect(preprocessed(net, binaryThreshold).thresholded!()).to.equal(null);
+    expect(preprocessed(net, (x) => x, { gradient: "straight-through" }).thresholded!()).to.equal(null);
+  });
+
   it("a caller's gradient rule is used as given", () => {
     const doubled = preprocessed(net, binaryThreshold, { gradient: (_x, g) => Float64Array.from(g, (v) => 2 * v) });
     const x = images.subarray(0, 784);

@@ -133,11 +133,14 @@ function prepare(model: Classifier, images: ArrayLike<number>, labels: ArrayLike
 
 /**
  * One run of the loop from given starting images: the backend's fused kernel when the model is a
- * dense network, else the readable loop of model/descent.ts. Arguments are taken as checked.
+ * dense network (or thresholding then one, attacked straight through), else the readable loop
+ * of model/descent.ts. Arguments are taken as checked.
  */
 export function descentWork(model: Classifier, program: DescentProgram, onChunk?: (done: number) => void): Work<DescentResult> {
   const dense: DenseModel | null | undefined = model.dense?.();
   if (dense) return backend().descend(dense, program, onChunk);
+  const thresholded = model.thresholded?.();
+  if (thresholded) return backend().descend(thresholded.dense, { ...program, inputThreshold: thresholded.threshold }, onChunk);
   return runDescent({
     inputSize: model.inputSize, classes: model.classes,
     lossGradient: (images, labels, loss) => model.lossGradient(images, labels, loss),

@@ -119,11 +119,13 @@ export function squareAttack(classifier: Classifier, images: ArrayLike<number>, 
     });
   }
 
+  // One buffer for every query's candidates (a fresh one each query cost more than the forward pass).
+  const room = new Float64Array(n * d);
   for (let it = 0; it < queries - 1; it++) {
     active = indicesWhere(n, (i) => !done[i]);
     if (active.length === 0) break;
     const s = Math.min(Math.max(Math.round(Math.sqrt(squareShare(p, it, queries) * d)), 1), side - 1);
-    const candidates = gatherRows(best, active, d);
+    const candidates = gatherRows(best, active, d, room);
     active.forEach((i, r) => {
       const top = rng.int(side - s), left = rng.int(side - s);
       // Draw signs until the square changes something (at most a few draws: one of +-eps always does).

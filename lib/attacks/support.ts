@@ -80,12 +80,17 @@ function show(value: unknown): string {
   return Array.isArray(value) ? `an array of length ${value.length}` : typeof value;
 }
 
-/** Rows `rows` of the m x width matrix `src`, back to back (a new Float64Array of rows.length x width). */
-export function gatherRows(src: ArrayLike<number>, rows: ArrayLike<number>, width: number): Float64Array {
-  const out = new Float64Array(rows.length * width);
+/**
+ * Rows `rows` of the m x width matrix `src`, back to back: a new Float64Array of rows.length x
+ * width, or the start of `into` (which must hold that many) for a loop that gathers often.
+ */
+export function gatherRows(src: ArrayLike<number>, rows: ArrayLike<number>, width: number, into?: Float64Array): Float64Array {
+  const out = into ? into.subarray(0, rows.length * width) : new Float64Array(rows.length * width);
+  const typed = src instanceof Float64Array;
   for (let r = 0; r < rows.length; r++) {
     const o = rows[r] * width;
-    for (let j = 0; j < width; j++) out[r * width + j] = src[o + j];
+    if (typed) out.set((src as Float64Array).subarray(o, o + width), r * width);
+    else for (let j = 0; j < width; j++) out[r * width + j] = src[o + j];
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { checkFinite } from "../util/validate";
+import { checkFinite, markFinite } from "../util/validate";
 
 /**
  * Defence 1 (article §4): every pixel above `threshold` becomes 1, every other 0, which wipes
@@ -13,9 +13,12 @@ export const binaryThreshold = Object.assign(
     checkFinite(threshold, "threshold");
     const out = new Float64Array(x.length);
     for (let i = 0; i < x.length; i++) {
-      if (Number.isNaN(x[i])) throw new RangeError(`binaryThreshold: x[${i}] is NaN`);
-      out[i] = x[i] > threshold ? 1 : 0;
+      const v = x[i];
+      if (v > threshold) out[i] = 1;
+      else if (!(v <= threshold)) throw new RangeError(`binaryThreshold: x[${i}] is NaN`);
     }
+    // Only 0s and 1s: a model taking these images need not scan them for NaN again.
+    markFinite(out);
     return out;
   },
   {

@@ -8,14 +8,14 @@ import type { Pending, Work } from "../util/work";
 
 const KERNEL_WHAT = "the fast kernels";
 import { createRng } from "../util/random";
-import { KernelEngine, kernelEngine } from "./pool";
+import { KernelEngine, kernelEngine, KernelKind } from "./pool";
 import { Arena } from "./arena";
 import { feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadModel } from "./net";
 import {
   BALL_L2, BALL_LINF, BALL_NONE, CANCEL_FLAG, LOSS_BYTES, LOSS_COTANGENT, LOSS_KAPPA, LOSS_KIND, LOSS_MARGIN,
   LOSS_QUADRATIC, LOSS_SOFTMAX_CE, LOSS_TARGETED, PROG_BALL, PROG_BYTES, PROG_CLIP, PROG_EARLY_STOP, PROG_EPS,
   PROG_LABELS, PROG_LAM, PROG_LOSS, PROG_ORIGINS, PROG_PRIOR, PROG_STEPS, PROG_STEPS_USED, PROG_STEP_RULE,
-  PROG_STEP_SIZE, PROG_X, SGD_ACTS, SGD_BATCH, SGD_BYTES, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS, SGD_N,
+  PROG_STEP_SIZE, PROG_THRESHOLD, PROG_THRESHOLDED, PROG_X, SGD_ACTS, SGD_BATCH, SGD_BYTES, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS, SGD_N,
   SGD_ORDER, SGD_SCRATCH, SGD_SCRATCH_BYTES, SGD_SPINS, STEP_GRADIENT, STEP_L2, STEP_SIGN,
 } from "./layout";
 
@@ -110,8 +110,7 @@ function writeLoss(arena: Arena, ptr: number, kind: number, kappa: number, targe
 /** Images per chunk of the batched calls without steps. */
 const CHUNK = 4096;
 
-function forward(model: DenseModel, images: ArrayLike<number>): Float32Array {
-  const engine = kernelEngine();
+function forward(engine: KernelEngine, model: DenseModel, images: ArrayLike<number>): Float32Array {
   const d = model.sizes[0], classes = model.sizes[model.sizes.length - 1];
   const n = Math.floor(images.length / d);
   const out = new Float32Array(n * classes);
@@ -122,7 +121,8 @@ function forward(model: DenseModel, images: ArrayLike<number>): Float32Array {
     const net = mem.upload(model);
     const chunk = Math.max(1, Math.min(n, CHUNK));
     const inPtr = mem.take(4 * chunk * d), outPtr = mem.take(4 * chunk * classes);
-    const stride = lineUp(feedforwardScratchBytes(model.sizes));
+    // The native kernels' forward pass uses their group scratch (see native.ts).
+    const stride = lineUp(Math.max(feedforwardScratchBytes(model.sizes), engine.kernels.groupScratchBytes(net.ptr)));
     const scratch = mem.take(stride * engine.threadCount);
     for (let i0 = 0; i0 < n; i0 += chunk) {
       const m = Math.min(chunk, n - i0);
@@ -141,9 +141,8 @@ function forward(model: DenseModel, images: ArrayLike<number>): Float32Array {
 
 /** lossGradient and vjp: `labels` for a loss, or `cotangents` (n x classes) for the vjp. */
 function gradient(
-  model: DenseModel, images: ArrayLike<number>, labels: Uint8Array | null, cotangents: ArrayLike<number> | null, loss: LossSpec | null,
+  engine: KernelEngine, model: DenseModel, images: ArrayLike<number>, labels: Uint8Array | null, cotangents: ArrayLike<number> | null, loss: LossSpec | null,
 ): GradientResult {
-  const engine = kernelEngine();
   const { arena } = engine;
   const d = model.sizes[0], classes = model.sizes[model.sizes.length - 1];
   const n = Math.floor(images.length / d);
@@ -193,7 +192,10 @@ function descentChunk(steps: number, threads: number): number {
 /** Writes a descent program block at `prog` (the pointers given; 0 for none). */
 function writeProgram(
   arena: Arena, prog: number, p: { x: number; labels: number; prior: number; origins: number; used: number },
-  s: { loss: LossSpec; steps: number; step: StepRule; stepSize: number; lam: number; ball: Ball; eps: number; clip: boolean; earlyStop: boolean },
+  s: {
+    loss: LossSpec; steps: number; step: StepRule; stepSize: number; lam: number; ball: Ball; eps: number; clip: boolean; earlyStop: boolean;
+    inputThreshold?: number | null;
+  },
 ): void {
   const i32 = arena.i32(prog, PROG_BYTES / 4), f32 = arena.f32(prog, PROG_BYTES / 4);
   i32.fill(0);
@@ -203,11 +205,12 @@ function writeProgram(
   f32[PROG_STEP_SIZE / 4] = s.stepSize; f32[PROG_LAM / 4] = s.lam;
   i32[PROG_BALL / 4] = BALL_CODES[s.ball]; f32[PROG_EPS / 4] = s.eps;
   i32[PROG_CLIP / 4] = s.clip ? 1 : 0; i32[PROG_EARLY_STOP / 4] = s.earlyStop ? 1 : 0;
+  const thresholded = s.inputThreshold !== undefined && s.inputThreshold !== null;
+  i32[PROG_THRESHOLDED / 4] = thresholded ? 1 : 0; f32[PROG_THRESHOLD / 4] = thresholded ? s.inputThreshold! : 0;
   writeLoss(arena, prog + PROG_LOSS, LOSS_CODES[s.loss.name], s.loss.kappa, s.loss.targeted);
 }
 
-function* descend(model: DenseModel, program: DescentProgram, onChunk?: (done: number) => void): Work<DescentResult> {
-  const engine = kernelEngine();
+function* descend(engine: KernelEngine, model: DenseModel, program: DescentProgram, onChunk?: (done: number) => void): Work<DescentResult> {
   const { arena } = engine;
   const d = model.sizes[0];
   const n = program.labels.length;
@@ -273,8 +276,7 @@ function* copyRows(arena: Arena, ptr: number, data: ArrayLike<number>, n: number
 }
 
 
-function* train(model: DenseModel, program: TrainProgram): Work<void> {
-  const engine = kernelEngine();
+function* train(engine: KernelEngine, model: DenseModel, program: TrainProgram): Work<void> {
   const { arena } = engine;
   const sizes = model.sizes;
   const d = sizes[0], classes = sizes[sizes.length - 1];
@@ -410,11 +412,19 @@ function* train(model: DenseModel, program: TrainProgram): Work<void> {
   }
 }
 
-export const wasmBackend: Backend = {
-  name: "wasm",
-  forward,
-  lossGradient: (model, images, labels, loss) => gradient(model, images, labels, null, loss),
-  vjp: (model, images, cotangents) => gradient(model, images, null, cotangents, null).gradient,
-  descend,
-  train,
-};
+/** The `Backend` contract on the engine of `kind` kernels (started on first use). */
+export function kernelBackend(kind: KernelKind): Backend {
+  const engine = () => kernelEngine(kind);
+  return {
+    name: kind,
+    forward: (model, images) => forward(engine(), model, images),
+    lossGradient: (model, images, labels, loss) => gradient(engine(), model, images, labels, null, loss),
+    vjp: (model, images, cotangents) => gradient(engine(), model, images, null, cotangents, null).gradient,
+    descend: (model, program, onChunk) => descend(engine(), model, program, onChunk),
+    train: (model, program) => train(engine(), model, program),
+  };
+}
+
+export const wasmBackend = kernelBackend("wasm");
+/** The native kernels (native.ts); using it throws when the module is not built. */
+export const nativeBackend = kernelBackend("native");

@@ -74,6 +74,10 @@ export const PROG_BALL = 36;
 export const PROG_EPS = 40;
 export const PROG_CLIP = 44;
 export const PROG_EARLY_STOP = 48;
+/** i32 0/1: the network sees each image binarised, x > PROG_THRESHOLD ? 1 : 0, and the gradient passes straight through (BPDA). */
+export const PROG_THRESHOLDED = 52;
+/** f32 */
+export const PROG_THRESHOLD = 56;
 /** The program's loss block (LOSS_BYTES); its `targeted` also sets the direction's sign. */
 export const PROG_LOSS = 64;
 export const PROG_BYTES = 80;

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Arena } from "./arena";
 import { createSharedMemory, instantiate, kernelModule, KernelExports } from "./wasm";
+import { nativeKernels } from "./native";
 import {
   APPEND_THREAD, CANCEL_AT, CONTROL_WORDS, DONE, FAILED, FN, HEALTH_WORDS, Job, KERNEL_NAMES, MAX_ARGS, NARGS, PROBE_FN,
   SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT, THREADS, KernelName,
@@ -12,6 +13,9 @@ import { Pending, registerHost, runSync, WorkHost } from "../util/work";
 
 /** Most threads the engine runs (setThreads, ADVLAB_THREADS). */
 export const MAX_THREADS = 64;
+
+/** Which compiled kernels an engine runs: the WebAssembly module or the native one (native.ts). */
+export type KernelKind = "wasm" | "native";
 /** Checks of the done count before this thread sleeps on it. */
 const SPINS = 1000;
 /** How long one sleep of a waiting thread lasts before it looks at the workers' health (ms). */
@@ -36,7 +40,7 @@ const PROBE_SPINS = 50_000;
 const PROC_TASKS = existsSync("/proc/self/task");
 
 /**
- * The kernel engine: one shared memory and T worker threads (unref'd, so they never keep a
+ * The kernel engine: one shared memory and T worker threads running one kind of kernels (unref'd, so they never keep a
  * process alive) that run every job; this thread only posts jobs and collects them, so it is
  * free meanwhile (to draw the next chunk's random numbers, or to serve the event loop while an
  * asynchronous call awaits). One job runs at a time.
@@ -75,8 +79,8 @@ export class KernelEngine implements WorkHost {
   private probeIterations = 0;
   private loaded = false;
 
-  constructor(threads: number, options: { fixed?: boolean } = {}) {
-    this.kernels = instantiate(kernelModule(), this.memory);
+  constructor(readonly kind: KernelKind, threads: number, options: { fixed?: boolean } = {}) {
+    this.kernels = kind === "native" ? nativeKernels(this.memory) : instantiate(kernelModule(), this.memory);
     this.fixed = options.fixed ?? true;
     this.resize(checkThreads(threads, "threads"));
     registerHost(this);
@@ -120,7 +124,7 @@ export class KernelEngine implements WorkHost {
     const before = new Set(tasks());
     const worker = new Worker(join(__dirname, "worker.js"), {
       workerData: {
-        module: kernelModule(), memory: this.memory, control: this.control.buffer, args: this.args.buffer,
+        kind: this.kind, module: this.kind === "wasm" ? kernelModule() : null, memory: this.memory, control: this.control.buffer, args: this.args.buffer,
         health: this.health.buffer, timing: this.timing.buffer, probeBarrier: this.probeBarrier.buffer, t, seq: Atomics.load(this.control, SEQ),
       },
     });
@@ -387,13 +391,17 @@ export function defaultThreads(): number {
   return defaultThreadSetting().threads;
 }
 
-let engine: KernelEngine | null = null;
+const engines = new Map<KernelKind, KernelEngine>();
+/** The thread setting every engine takes (setThreads), or null for the default. */
+let threadSetting: { threads: number; fixed: boolean } | null = null;
 
-/** The process's kernel engine, created on first use. */
-export function kernelEngine(): KernelEngine {
+/** The process's engine for `kind` kernels (one each), created on first use. */
+export function kernelEngine(kind: KernelKind = "wasm"): KernelEngine {
+  let engine = engines.get(kind);
   if (!engine) {
-    const setting = defaultThreadSetting();
-    engine = new KernelEngine(setting.threads, { fixed: setting.fixed });
+    const setting = threadSetting ?? defaultThreadSetting();
+    engine = new KernelEngine(kind, setting.threads, { fixed: setting.fixed });
+    engines.set(kind, engine);
   }
   return engine;
 }
@@ -406,10 +414,13 @@ export function kernelEngine(): KernelEngine {
  *   setThreads(1);  // e.g. to leave a core free
  */
 export function setThreads(n: number | "auto"): void {
-  kernelEngine().setThreads(n);
+  const setting = n === "auto" ? null : { threads: checkThreads(n, "threads"), fixed: true };
+  for (const engine of engines.values()) engine.setThreads(n);
+  threadSetting = setting;
 }
 
 /** How many threads the fast kernels use. */
 export function getThreads(): number {
-  return kernelEngine().threadCount;
+  const engine = engines.values().next().value as KernelEngine | undefined;
+  return engine ? engine.threadCount : (threadSetting ?? defaultThreadSetting()).threads;
 }

@@ -42,15 +42,15 @@ export const MAXIMUM_PAGES = 32768;
  * processor has FMA), "plain" separate multiplies and adds. Each is deterministic; they differ
  * from each other in the last bits.
  */
-export type KernelVariant = "fma" | "plain";
-export const WASM_PATHS: Record<KernelVariant, string> = {
+export type WasmVariant = "fma" | "plain";
+export const WASM_PATHS: Record<WasmVariant, string> = {
   fma: join(__dirname, "kernels-fma.wasm"),
   plain: join(__dirname, "kernels.wasm"),
 };
 
-let compiled: { module: WasmModule; variant: KernelVariant } | null = null;
+let compiled: { module: WasmModule; variant: WasmVariant } | null = null;
 
-function readBuild(variant: KernelVariant): Uint8Array {
+function readBuild(variant: WasmVariant): Uint8Array {
   const path = WASM_PATHS[variant];
   if (!existsSync(path)) {
     throw new Error(`${path} is missing: run \`npm run build\` (its build:wasm step compiles assembly/kernels.ts)`);
@@ -63,7 +63,7 @@ function readBuild(variant: KernelVariant): Uint8Array {
  * Node 20 has relaxed SIMD behind a V8 flag, which is switched on here (it only adds wasm
  * instructions); Node 22 and later have it on already.
  */
-function chooseVariant(fmaBytes: Uint8Array): KernelVariant {
+function chooseVariant(fmaBytes: Uint8Array): WasmVariant {
   const asked = process.env.ADVLAB_SIMD;
   if (asked !== undefined && asked !== "" && asked !== "fma" && asked !== "plain") {
     throw new RangeError(`ADVLAB_SIMD must be "fma" or "plain", got "${asked}"`);
@@ -101,7 +101,7 @@ export function kernelModule(): WasmModule {
 }
 
 /** Which build the kernels run: "fma" or "plain". */
-export function kernelVariant(): KernelVariant {
+export function wasmVariant(): WasmVariant {
   kernelModule();
   return compiled!.variant;
 }

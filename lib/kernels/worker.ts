@@ -1,17 +1,21 @@
 /**
- * A kernel worker: instantiates the kernels over the shared memory, then forever waits for
+ * A kernel worker: instantiates the kernels (WebAssembly or native) over the shared memory, then forever waits for
  * the control sequence number to move, runs its part of the job and counts itself done.
  */
 import { workerData } from "node:worker_threads";
 import { readlinkSync } from "node:fs";
 import { instantiate, KernelExports, WasmMemory, WasmModule } from "./wasm";
+import { nativeKernels } from "./native";
+import type { KernelKind } from "./pool";
 import {
   APPEND_THREAD, DONE, FAILED, FN, HEALTH_WORDS, KERNEL_NAMES, NARGS, PROBE_FN, SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT,
   THREADS, threadArgs,
 } from "./protocol";
 
 interface WorkerInit {
-  module: WasmModule;
+  kind: KernelKind;
+  /** The compiled WebAssembly module (wasm kernels only). */
+  module: WasmModule | null;
   memory: WasmMemory;
   control: SharedArrayBuffer;
   args: SharedArrayBuffer;
@@ -38,7 +42,7 @@ try {
   // not Linux: the exit handler and the 'exit' event remain
 }
 
-const kernels = instantiate(init.module, init.memory);
+const kernels = init.kind === "native" ? nativeKernels(init.memory) : instantiate(init.module!, init.memory);
 const control = new Int32Array(init.control);
 const args = new Float64Array(init.args);
 const timing = new Float64Array(init.timing);

@@ -85,6 +85,12 @@ export interface DescentProgram {
   eps: number;
   clip: boolean;
   earlyStop: boolean;
+  /**
+   * When set (a number t), the network sees each image binarised, x > t ? 1 : 0, and the loss
+   * gradient at that binarised image is applied to x unchanged (straight through, BPDA): attacks
+   * on "binary thresholding, then the network" run in the fused kernels. Absent or null: none.
+   */
+  inputThreshold?: number | null;
 }
 
 /**

@@ -2,27 +2,53 @@ import type { Backend, BackendName } from "./backend";
 import { referenceBackend } from "./reference-backend";
 
 /**
- * Which backend computes: "wasm" (the float32 WebAssembly SIMD kernels, the default where
- * registered), "reference" (float64, one image at a time) or "native" (when built). Chosen by
- * `setBackend(name)` or the ADVLAB_BACKEND variable; backends register themselves by name so
- * that this module (and the model above it) never imports an engine.
+ * Which backend computes: "native" (float32 kernels compiled for this processor, the default
+ * when built), "wasm" (float32 WebAssembly SIMD kernels, the default otherwise), or
+ * "reference" (float64, one image at a time). Chosen by `setBackend(name)` or the
+ * ADVLAB_BACKEND variable; backends register themselves by name so that this module (and the
+ * model above it) never imports an engine.
  */
-const factories = new Map<BackendName, () => Backend>([["reference", () => referenceBackend]]);
+interface Registration {
+  factory: () => Backend;
+  /** Why the backend cannot run here, or null when it can. */
+  missing: () => string | null;
+}
+const registered = new Map<BackendName, Registration>([["reference", { factory: () => referenceBackend, missing: () => null }]]);
 const NAMES: BackendName[] = ["native", "wasm", "reference"];
 let current: Backend | null = null;
+let toldFallback = false;
 
-/** Makes `name` available; `factory` runs on first use. */
-export function registerBackend(name: BackendName, factory: () => Backend): void {
-  factories.set(name, factory);
+/**
+ * Makes `name` available; `factory` runs on first use. `missing` says why it cannot run here
+ * (e.g. a module that was not built), or null.
+ */
+export function registerBackend(name: BackendName, factory: () => Backend, missing: () => string | null = () => null): void {
+  registered.set(name, { factory, missing });
 }
 
 function create(name: BackendName): Backend {
-  const factory = factories.get(name);
-  if (!factory) {
-    const have = [...factories.keys()].map((n) => `"${n}"`).join(", ");
-    throw new Error(`backend "${name}" is not available here (available: ${have})`);
+  const entry = registered.get(name);
+  const why = entry ? entry.missing() : `it is not registered`;
+  if (!entry || why !== null) {
+    const have = NAMES.filter((n) => registered.has(n) && registered.get(n)!.missing() === null).map((n) => `"${n}"`).join(", ");
+    throw new Error(`backend "${name}" is not available here: ${why} (available: ${have})`);
   }
-  return factory();
+  return entry.factory();
+}
+
+/** The first of native, wasm, reference that can run; says once why native cannot. */
+function defaultBackend(): Backend {
+  for (const name of NAMES) {
+    const entry = registered.get(name);
+    if (!entry) continue;
+    const why = entry.missing();
+    if (why === null) return entry.factory();
+    if (name === "native" && !toldFallback) {
+      toldFallback = true;
+      console.warn(`adversarial-lab: using the WebAssembly kernels (${why})`);
+    }
+  }
+  return referenceBackend;
 }
 
 function checkName(name: unknown, what: string): asserts name is BackendName {
@@ -31,7 +57,7 @@ function checkName(name: unknown, what: string): asserts name is BackendName {
   }
 }
 
-/** The backend in use: the one `setBackend` chose, else ADVLAB_BACKEND, else wasm (reference when absent). */
+/** The backend in use: the one `setBackend` chose, else ADVLAB_BACKEND, else native when built, else wasm. */
 export function backend(): Backend {
   if (current) return current;
   const env = process.env.ADVLAB_BACKEND;
@@ -39,7 +65,7 @@ export function backend(): Backend {
     checkName(env, "ADVLAB_BACKEND");
     current = create(env);
   } else {
-    current = create(factories.has("wasm") ? "wasm" : "reference");
+    current = defaultBackend();
   }
   return current;
 }

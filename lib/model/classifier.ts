@@ -23,6 +23,12 @@ export interface Classifier {
   vjp?(images: ArrayLike<number>, cotangents: ArrayLike<number>): Float32Array | Float64Array;
   /** The dense network behind the model, when the backend's fused kernels may run it directly. */
   dense?(): DenseModel | null;
+  /**
+   * For "binary thresholding at t, then a dense network" with its gradient taken straight
+   * through (BPDA): t and that network, so that the fused kernels run attacks on the composition
+   * (see DescentProgram.inputThreshold). Absent or null otherwise.
+   */
+  thresholded?(): { dense: DenseModel; threshold: number } | null;
 }
 
 /** Is `model` shaped like a Classifier? (A check for arguments, with an error that says what is missing.) */

@@ -16,6 +16,17 @@ export interface GradientSource {
   forward(images: Float64Array): ArrayLike<number>;
 }
 
+/** `source` seeing x > t ? 1 : 0 for each pixel, its gradient passed back unchanged (straight through). */
+function thresholdedSource(source: GradientSource, t: number): GradientSource {
+  const binarised = (x: Float64Array) => x.map((v) => (v > t ? 1 : 0));
+  return {
+    inputSize: source.inputSize,
+    classes: source.classes,
+    lossGradient: (images, labels, loss) => source.lossGradient(binarised(images), labels, loss),
+    forward: (images) => source.forward(binarised(images)),
+  };
+}
+
 /** Does output row `row` (classes numbers) meet the program's criterion for `label`? */
 export function criterionMet(out: ArrayLike<number>, offset: number, classes: number, label: number, targeted: boolean): boolean {
   const best = argmaxRow(out, offset, classes);
@@ -58,10 +69,13 @@ export function project(
 
 /**
  * Runs `program` on `model`: every step, one gradient call over the images still moving, then
- * direction d = (targeted ? -g : g) - lam (x - prior target), step, projection, clip.
+ * direction d = (targeted ? -g : g) - lam (x - prior target), step, projection, clip (the
+ * gradient taken at the binarised image when the program has an input threshold).
  * Yields after every step (a chunk boundary for the asynchronous driver).
  */
-export function* runDescent(model: GradientSource, program: DescentProgram): Work<DescentResult> {
+export function* runDescent(source: GradientSource, program: DescentProgram): Work<DescentResult> {
+  const model = program.inputThreshold === undefined || program.inputThreshold === null
+    ? source : thresholdedSource(source, program.inputThreshold);
   const d = model.inputSize, k = model.classes;
   const n = program.labels.length;
   const x = new Float64Array(n * d);

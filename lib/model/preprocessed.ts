@@ -1,5 +1,6 @@
 import type { GradientResult, LossSpec } from "./backend";
 import { Classifier, checkClassifier } from "./classifier";
+import { binaryThreshold } from "../defenses/threshold";
 
 /**
  * A transform of whole batches (n x d numbers in, n x d out), optionally with its backward rule:
@@ -52,6 +53,11 @@ export function preprocessed(model: Classifier, transform: Transform, options: {
       if (gradient === "straight-through") return g;
       const back = gradient === "exact" ? transform.backward!(images, g.gradient) : gradient(images, g.gradient);
       return { loss: g.loss, gradient: back instanceof Float64Array || back instanceof Float32Array ? back : Float64Array.from(back) };
+    },
+    // Binary thresholding (at its default 0.5) attacked straight through: the kernels can run it.
+    thresholded() {
+      const dense = transform === binaryThreshold && gradient === "straight-through" ? model.dense?.() : null;
+      return dense ? { dense, threshold: 0.5 } : null;
     },
   };
 }
