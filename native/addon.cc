@@ -378,6 +378,8 @@ napi_value DescendRange(napi_env env, napi_callback_info info) {
   J.eta = c.f32(prog + PROG_STEP_SIZE);
   J.lam = c.f32(prog + PROG_LAM);
   J.eps = c.f32(prog + PROG_EPS);
+  J.thresholded = c.i32(prog + PROG_THRESHOLDED) != 0;
+  J.threshold = c.f32(prog + PROG_THRESHOLD);
   J.i0 = i0;
   J.i1 = i1;
   J.scratch = c.base + (uint64_t)a[5];

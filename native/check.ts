@@ -257,7 +257,7 @@ function checkGradient(c: NetCase): void {
 
 // ---------------------------------------------------------------- descent
 
-interface Config { rule: number; ball: number; clip: boolean; prior: boolean; early: boolean; targeted: boolean; loss: number; kappa: number }
+interface Config { rule: number; ball: number; clip: boolean; prior: boolean; early: boolean; targeted: boolean; loss: number; kappa: number; threshold?: number }
 function configs(losses: number[]): Config[] {
   const out: Config[] = [];
   for (const rule of [L.STEP_GRADIENT, L.STEP_SIGN, L.STEP_L2])
@@ -267,6 +267,10 @@ function configs(losses: number[]): Config[] {
           for (const early of [false, true])
             for (const targeted of [false, true])
               for (const loss of losses) out.push({ rule, ball, clip, prior, early, targeted, loss, kappa: loss === L.LOSS_MARGIN ? 0.2 : 0 });
+  // thresholded inputs (BPDA), with each step rule and ball
+  for (const rule of [L.STEP_GRADIENT, L.STEP_SIGN, L.STEP_L2])
+    for (const ball of [L.BALL_NONE, L.BALL_LINF, L.BALL_L2])
+      for (const early of [false, true]) out.push({ rule, ball, clip: true, prior: false, early, targeted: false, loss: losses[0], kappa: 0, threshold: 0.5 });
   return out;
 }
 
@@ -281,6 +285,8 @@ function writeProg(p: number, x: number, lab: number, prior: number, origins: nu
   i[L.PROG_CLIP / 4] = c.clip ? 1 : 0; i[L.PROG_EARLY_STOP / 4] = c.early ? 1 : 0;
   i[(L.PROG_LOSS + L.LOSS_KIND) / 4] = c.loss; f[(L.PROG_LOSS + L.LOSS_KAPPA) / 4] = c.kappa;
   i[(L.PROG_LOSS + L.LOSS_TARGETED) / 4] = c.targeted ? 1 : 0;
+  i[L.PROG_THRESHOLDED / 4] = c.threshold !== undefined ? 1 : 0;
+  f[L.PROG_THRESHOLD / 4] = c.threshold ?? 0;
 }
 
 function checkDescent(c: NetCase, n: number, steps: number): void {

@@ -61,8 +61,8 @@ struct DescentJob {
   const float* origins;  // null: none (then the ball is none)
   int32_t* used;         // null: not written
   long steps;
-  int rule, ball, clip, early;
-  float eta, lam, eps;
+  int rule, ball, clip, early, thresholded;
+  float eta, lam, eps, threshold;
   LossDesc loss;
   long i0, i1;
   uint8_t* scratch;
@@ -100,7 +100,7 @@ struct KernelTable {
 
 /** Byte offsets of the parts of a group scratch (each 64-byte aligned), from its 64-aligned start. */
 struct GroupLayout {
-  uint64_t tx, tt, to, tg, goal, cot, loss, done, dT, list, tmp;
+  uint64_t tx, tt, to, tg, tb, goal, cot, loss, done, dT, list, tmp;
   uint64_t acts[ADVLAB_MAX_LAYERS], aux[ADVLAB_MAX_LAYERS], delta[ADVLAB_MAX_LAYERS];
   uint64_t ping, pong;  // feedforward's two buffers (within the same scratch)
   uint64_t total;       // bytes descend and gradient use
@@ -110,7 +110,7 @@ struct GroupLayout {
 static inline uint64_t advlabLine(uint64_t bytes) { return (bytes + 63) & ~(uint64_t)63; }
 
 /**
- * Group scratch: tx, tt (prior), to (origins), tg (gradients): G input rows each; labels (G u8);
+ * Group scratch: tx, tt (prior), to (origins), tg (gradients), tb (binarised): G input rows each; labels (G u8);
  * cotangents (G output rows); losses, steps done (G each); per layer G rows of activations, of
  * their aux (sigmoid's 1 - a, ReLU's mask, 1) and of deltas; the deltas transposed (units x G);
  * a list of units; a spare row. feedforward uses two buffers of G x maxRows from the start.
@@ -125,6 +125,7 @@ static inline GroupLayout advlabGroupLayout(const NetDesc* net) {
   g.tt = at; at += advlabLine(4 * G * d);
   g.to = at; at += advlabLine(4 * G * d);
   g.tg = at; at += advlabLine(4 * G * d);
+  g.tb = at; at += advlabLine(4 * G * d);
   g.goal = at; at += advlabLine(G);
   g.cot = at; at += advlabLine(4 * G * classes);
   g.loss = at; at += advlabLine(4 * G);

@@ -25,6 +25,7 @@
 //   largest output subtracted, e^ by vexp, sum in order, (max + logf(sum)) - a_y, p = e / sum;
 //   margin: the first largest other output), then chained through the output activation as
 //   (dL/da * a) * (1 - a) (flushed) for sigmoid, dL/da * mask for ReLU.
+// - A thresholded program's network input: x > threshold ? 1 : 0 (the gradient then applies to x).
 // - An attack step (per image, lane by lane, see moveImage): u = (targeted ? g : -g), plus
 //   lam (x - prior) by multiply-add; x - eta * u or x - eta * sign(u); the L-inf ball
 //   min(max(x, o - eps), o + eps); the clip min(max(x, 0), 1). Norms (the L2 step and ball):
@@ -611,6 +612,7 @@ static void descend(const DescentJob* J) {
   float* tt = g.f(g.lay.tt);
   float* to = g.f(g.lay.to);
   float* tg = g.f(g.lay.tg);
+  float* tb = g.f(g.lay.tb);
   uint8_t* goal = g.base + g.lay.goal;
   int32_t* done = (int32_t*)(g.base + g.lay.done);
   const bool targeted = J->loss.targeted != 0;
@@ -635,6 +637,7 @@ static void descend(const DescentJob* J) {
     if (cancelled(J->cancel)) return;
     const long m = minl(ADVLAB_GROUP, J->i1 - i);
     const float* in[ADVLAB_GROUP];
+    const float* seen[ADVLAB_GROUP];
     for (long k = 0; k < m; k++) {
       memmove(tx + k * d, J->x + (i + k) * d, inBytes);
       if (J->prior) memmove(tt + k * d, J->prior + (i + k) * d, inBytes);
@@ -642,10 +645,19 @@ static void descend(const DescentJob* J) {
       goal[k] = J->labels[i + k];
       done[k] = -1;
       in[k] = tx + k * d;
+      seen[k] = tb + k * d;
     }
     for (long step = 0; step < J->steps; step++) {
       if (cancelled(J->cancel)) break;
-      groupForward(g, in, m);
+      if (J->thresholded) {
+        // The network sees x > threshold ? 1 : 0; the gradient at that image is applied to x (straight through).
+        const vf t4 = vset1(J->threshold);
+        for (long q = 0; q < m * d; q += VW) {
+          const int nn = (int)minl(VW, m * d - q);
+          st(tb + q, vsel(ld(tx + q, nn) > t4, vset1(1.0f), vzero()), nn);
+        }
+      }
+      groupForward(g, J->thresholded ? seen : in, m);
       if (J->early) {
         // Images whose forward pass already meets the criterion stop here, before moving.
         const Rows out = g.acts(L - 1);

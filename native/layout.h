@@ -44,6 +44,8 @@
 #define PROG_EPS 40
 #define PROG_CLIP 44
 #define PROG_EARLY_STOP 48
+#define PROG_THRESHOLDED 52
+#define PROG_THRESHOLD 56
 #define PROG_LOSS 64
 #define PROG_BYTES 80
 #define STEP_GRADIENT 0
