@@ -9,6 +9,8 @@
  *   npx tsx native/check.ts --bench-only
  *
  * ADVLAB_NATIVE_ISA=avx2|sse2 checks another instruction-set level. Exits 1 on any failure.
+ * Without Node: native/bench_kernels.cc times the inner kernels (GFLOP/s), native/selftest.cc
+ * runs the kernel bodies of one instruction set (e.g. NEON under qemu-aarch64) for comparison.
  */
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";

@@ -41,7 +41,7 @@ typedef int32_t vi __attribute__((vector_size(VW * 4)));
 typedef float vfu __attribute__((vector_size(VW * 4), aligned(4), may_alias));
 
 ADVLAB_INLINE vf vzero() { vf v = {}; return v; }
-ADVLAB_INLINE vf vset1(float x) { return vzero() + x; }
+ADVLAB_INLINE vf vset1(float x) { return x - vzero(); }  // x in every lane (x - 0 keeps a -0; 0 + x would not)
 ADVLAB_INLINE vf vload(const float* p) { return *(const vfu*)p; }
 ADVLAB_INLINE void vstore(float* p, vf v) { *(vfu*)p = v; }
 
