@@ -37,8 +37,8 @@
 #include <unistd.h>
 #else
 #include <sched.h>
-#include <time.h>
 #endif
+#include <time.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define ADVLAB_X86 1
@@ -62,18 +62,26 @@ static void wakeAll(int32_t* word) {
 #endif
 }
 
-/** Sleeps while *word == value (or returns at once if it no longer is; spurious returns are fine). */
-static void waitWhile(int32_t* word, int32_t value) {
+/** Sleeps while *word == value, at most about `ms` milliseconds (spurious returns are fine: the caller checks again). */
+static void waitWhile(int32_t* word, int32_t value, long ms) {
 #if defined(__linux__)
-  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, nullptr, nullptr, 0);
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, &ts, nullptr, 0);
 #else
   // Elsewhere (macOS): give the processor away for a moment; the caller checks again.
+  (void)ms;
   if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == value) {
     sched_yield();
     struct timespec ts = {0, 50000};
     nanosleep(&ts, nullptr);
   }
 #endif
+}
+
+static double seconds() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static inline void cpuRelax() {
@@ -84,22 +92,40 @@ static inline void cpuRelax() {
 #endif
 }
 
-/** All T threads meet here (bar: i32 count, i32 generation), as barrier() in assembly/kernels.ts: spin, then sleep. */
-static void meet(int32_t* bar, int T, int spinLimit) {
-  if (T <= 1) return;
+/**
+ * All T threads meet here (bar: i32 count, i32 generation), as barrier() in assembly/kernels.ts:
+ * spin, then sleep. Returns true when all met. One thing more than the wasm barrier: a thread
+ * that has slept here for BROKEN_AFTER seconds and sees the interrupt word set returns false
+ * (its sgdRange then returns at once). That only happens when a thread is gone (a worker
+ * terminated during a job cannot stop a native call, so it never arrives): setting the interrupt
+ * word then releases the threads left waiting, instead of leaving them blocked forever. In any
+ * other interruption every thread arrives within microseconds and acts on thread 0's reading.
+ */
+static const double BROKEN_AFTER = 0.25;
+
+static bool meet(int32_t* bar, int T, int spinLimit, const int32_t* cancel) {
+  if (T <= 1) return true;
   int32_t* genAt = bar + 1;
   const int32_t gen = __atomic_load_n(genAt, __ATOMIC_SEQ_CST);
   if (__atomic_fetch_add(bar, 1, __ATOMIC_SEQ_CST) == T - 1) {
     __atomic_store_n(bar, 0, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(genAt, 1, __ATOMIC_SEQ_CST);
     wakeAll(genAt);
-  } else {
-    int spins = 0;
-    while (__atomic_load_n(genAt, __ATOMIC_SEQ_CST) == gen) {
-      if (++spins > spinLimit) waitWhile(genAt, gen);
-      else cpuRelax();
-    }
+    return true;
   }
+  int spins = 0;
+  double asleep = -1;
+  while (__atomic_load_n(genAt, __ATOMIC_SEQ_CST) == gen) {
+    if (++spins <= spinLimit) {
+      cpuRelax();
+      continue;
+    }
+    if (asleep < 0) asleep = seconds();
+    waitWhile(genAt, gen, 50);
+    if (__atomic_load_n(genAt, __ATOMIC_SEQ_CST) != gen) break;
+    if (__atomic_load_n(cancel, __ATOMIC_ACQUIRE) != 0 && seconds() - asleep >= BROKEN_AFTER) return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------- checking arguments

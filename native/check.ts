@@ -398,6 +398,15 @@ function runThreads(fn: keyof typeof FN, perThread: number[][], useNative: boole
   if (ctrl[6]) fail(`${fn}: a worker threw`);
   return dt;
 }
+/** Starts fn on threads 0..k-1 (k = perThread.length) without waiting; resolves when they are done. */
+async function runThreadsAsync(fn: keyof typeof FN, perThread: number[][]): Promise<void> {
+  perThread.forEach((a, t) => argsBuf.set(a, t * 16));
+  ctrl[2] = FN[fn]; ctrl[3] = perThread[0].length; ctrl[4] = perThread.length; ctrl[5] = 1; ctrl[6] = 0;
+  Atomics.store(ctrl, 1, 0);
+  Atomics.add(ctrl, 0, 1);
+  Atomics.notify(ctrl, 0);
+  while (Atomics.load(ctrl, 1) < workers.length) await new Promise((r) => setTimeout(r, 5));
+}
 function stopWorkers(): Promise<number[]> {
   ctrl[2] = -1;
   Atomics.add(ctrl, 0, 1);
@@ -615,6 +624,25 @@ function checkCancel(): void {
   console.log("cancel word: descent and 2-thread sgd return at once, both threads");
 }
 
+/**
+ * A thread left waiting at an sgd barrier for a thread that never comes (a worker terminated
+ * during a job) returns once the cancel word is set.
+ */
+async function checkBrokenBarrier(): Promise<void> {
+  const model = loadModel("network-784-30-10.json");
+  const net = uploadModel(arena, model);
+  const set = sgdSet(model, 100, 10, L.LOSS_QUADRATIC, 3, 2, 3);
+  const t0 = performance.now();
+  let cancelledAt = 0;
+  const timer = setTimeout(() => { cancelledAt = performance.now(); Atomics.store(cancelWord(), 0, 1); }, 300);
+  await runThreadsAsync("sgdRange", [[net.ptr, set.ctx, 0, 10, 0, 2]]); // thread 0 of 2 only
+  clearTimeout(timer);
+  const end = performance.now();
+  Atomics.store(cancelWord(), 0, 0);
+  ok(cancelledAt > 0 && end - cancelledAt < 1500, `broken barrier: thread 0 returned ${(end - cancelledAt).toFixed(0)} ms after the cancel word (${(end - t0).toFixed(0)} ms in all)`);
+  console.log(`sgd barrier without its second thread: released ${(end - cancelledAt).toFixed(0)} ms after the cancel word was set`);
+}
+
 // ---------------------------------------------------------------- timing
 
 function median(xs: number[]): number {
@@ -708,6 +736,7 @@ async function main(): Promise<void> {
     for (const c of cases) checkDescent(c, c.model.sizes[0] === 784 ? 9 : 11, c.model.sizes[0] === 784 ? 4 : 6);
     for (const c of cases) checkSgd(c);
     checkCancel();
+    await checkBrokenBarrier();
   }
   if (bench) {
     const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");

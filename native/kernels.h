@@ -86,7 +86,7 @@ struct SgdJob {
   long k0, k1;
   int t, T;
   const int32_t* cancel;
-  void (*meet)(int32_t* bar, int T, int spins);
+  bool (*meet)(int32_t* bar, int T, int spins, const int32_t* cancel);  // false: left waiting for a thread that is gone
   void* work;  // advlabSgdWorkBytes, from the caller (not shared memory)
 };
 

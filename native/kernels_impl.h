@@ -817,10 +817,10 @@ static void sgd(const SgdJob* J) {
                   l0.act, J->loss, 0, false, nullptr);
     } else {
       if (J->t == 0) __atomic_store_n(J->stop, __atomic_load_n(J->cancel, __ATOMIC_ACQUIRE), __ATOMIC_SEQ_CST);
-      J->meet(J->barrier, J->T, J->spins);
+      if (!J->meet(J->barrier, J->T, J->spins, J->cancel)) return;
       if (__atomic_load_n(J->stop, __ATOMIC_SEQ_CST) != 0) return;
       if (J->t == 0) sgdAbove(J, m, lab, ys, dT, list);
-      J->meet(J->barrier, J->T, J->spins);
+      if (!J->meet(J->barrier, J->T, J->spins, J->cancel)) return;
     }
     updateLayer(l0, my0, my1, m, J->deltas, xs, J->eta / (float)m);
   }

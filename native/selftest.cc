@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
       S.t = 0;
       S.T = 1;
       S.cancel = &cancel;
-      S.meet = [](int32_t*, int, int) {};
+      S.meet = [](int32_t*, int, int, const int32_t*) { return true; };
       S.work = work;
       sgd(&S);
       for (int l = 0; l < 3; l++) {
