@@ -84,14 +84,6 @@ static double seconds() {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static inline void cpuRelax() {
-#if defined(ADVLAB_X86)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 /**
  * All T threads meet here (bar: i32 count, i32 generation), as barrier() in assembly/kernels.ts:
  * spin, then sleep. Returns true when all met. One thing more than the wasm barrier: a thread
@@ -116,10 +108,8 @@ static bool meet(int32_t* bar, int T, int spinLimit, const int32_t* cancel) {
   int spins = 0;
   double asleep = -1;
   while (__atomic_load_n(genAt, __ATOMIC_SEQ_CST) == gen) {
-    if (++spins <= spinLimit) {
-      cpuRelax();
-      continue;
-    }
+    // SGD_SPINS counts checks, as the wasm barrier's loop does (no pause between them).
+    if (++spins <= spinLimit) continue;
     if (asleep < 0) asleep = seconds();
     waitWhile(genAt, gen, 50);
     if (__atomic_load_n(genAt, __ATOMIC_SEQ_CST) != gen) break;

@@ -363,10 +363,12 @@ for (;;) {
   const t = workerData.t;
   if (t < ctrl[4]) {
     const a = Array.from(args.subarray(t * 16, t * 16 + ctrl[3]));
+    const t0 = performance.now();
     try {
       if (ctrl[5] === 1) native[names[ctrl[2]]](new Uint8Array(workerData.memory.buffer), ...a);
       else wasm[names[ctrl[2]]](...a);
     } catch (e) { console.log("worker " + t + ": " + e.message); Atomics.store(ctrl, 6, 1); }
+    args[15 * 8 + t] = performance.now() - t0;
   }
   Atomics.add(ctrl, 1, 1); Atomics.notify(ctrl, 1);
 }`;
@@ -671,8 +673,9 @@ function benchDescent(label: string, model: Model, cfg: Config, n: number, steps
     if (r > 0) times.push(dt);
   }
   const us = (median(times) / (n * steps)) * 1e6;
+  const perThread = Array.from({ length: T }, (_, t) => ((argsBuf[15 * 8 + t] / 1000 / ((n / T) * steps)) * 1e6).toFixed(3)).join(", ");
   console.log(`  ${label} ${useNative ? "native" : "wasm"} ${T} thread${T > 1 ? "s" : ""}: ${us.toFixed(3)} us per image-step, `
-    + `${((flopsPerStep / us) * 1e-3).toFixed(1)} GFLOP/s (${(flopsPerStep / us / T * 1e-3).toFixed(1)} per thread)`);
+    + `${((flopsPerStep / us) * 1e-3).toFixed(1)} GFLOP/s (${(flopsPerStep / us / T * 1e-3).toFixed(1)} per thread; each thread's own us per image-step, last run: ${perThread})`);
   for (const p of [scratch, x, lab, prog, used]) arena.free(p);
   if (prior) arena.free(prior);
   if (origins) arena.free(origins);
