@@ -28,7 +28,9 @@
 // - A thresholded program's network input: x > threshold ? 1 : 0 (the gradient then applies to x).
 // - An attack step (per image, lane by lane, see moveImage): u = (targeted ? g : -g), plus
 //   lam (x - prior) by multiply-add; x - eta * u or x - eta * sign(u); the L-inf ball
-//   min(max(x, o - eps), o + eps); the clip min(max(x, 0), 1). Norms (the L2 step and ball):
+//   min(max(x, o - eps), o + eps); the clip min(max(x, 0), 1) (for the rules without norms
+//   done as each vector of dL/dx leaves the first layer's transposed product: the same lane
+//   operations, see MoveSpec). Norms (the L2 step and ball):
 //   sum of squares by lanes (columns mod VW by multiply-add, zero-padded) and the halving tree,
 //   then sqrtf; the L2 ball as o + (x - o) * (eps / norm) by multiply-add.
 // - An sgd weight: W[r, c] - rate * s with s = sum over the batch's examples in order by
