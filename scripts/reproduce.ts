@@ -56,6 +56,18 @@ function build(): void {
   if (r.status !== 0) throw new Error("reproduce: the library does not build (npm run build failed)");
 }
 
+/** The backend and kernel build a notebook kernel started from this process gets (as a child process sees them). */
+function kernelBuild(): Record<string, string> {
+  const code = `const l = require(${JSON.stringify(join(ROOT, "dist"))}); console.log(JSON.stringify({ backend: l.backendName(), build: l.kernelVariant() }))`;
+  const r = spawnSync(process.execPath, ["-e", code], { encoding: "utf8" });
+  try {
+    const { backend, build } = JSON.parse(r.stdout.trim()) as { backend: string; build: string };
+    return { backend, "kernel build": build };
+  } catch {
+    return { backend: `unknown (${(r.stderr ?? "").trim().split("\n")[0]})` };
+  }
+}
+
 function versions(): Record<string, string> {
   const version = (pkg: string) => (JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
   const jupyter = spawnSync("/usr/bin/python3", ["-c", "import nbconvert, nbclient; print(nbconvert.__version__, nbclient.__version__)"], { encoding: "utf8" });
@@ -67,8 +79,7 @@ function versions(): Record<string, string> {
     ...(nbconvert ? { nbconvert } : {}),
     ...(nbclient ? { nbclient } : {}),
     // What the notebooks' kernels compute with (they inherit this process's environment).
-    backend: process.env.ADVLAB_BACKEND || "wasm",
-    "SIMD build": process.env.ADVLAB_SIMD || "fma where the processor runs it",
+    ...kernelBuild(),
     threads: process.env.ADVLAB_THREADS || "default",
   };
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for adversarial-lab: the Debian packages that run notebooks
 # headlessly (Jupyter's nbconvert/nbclient, ipykernel), serve them untrusted (Jupyter Notebook 6, for
-# the browser test), export them with formulas offline (MathJax) and draw them in Chromium,
-# then the npm packages from package-lock.json. Safe to run again.
+# the browser test), export them with formulas offline (MathJax) and draw them in Chromium, and
+# compile the native kernels (g++, make); then the npm packages from package-lock.json, whose
+# install step builds the native kernels (or says why not and leaves the WebAssembly ones).
+# Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium jupyter-notebook libjs-mathjax)
+DEBIAN_PACKAGES=(jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel chromium jupyter-notebook libjs-mathjax g++ make)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -4,9 +4,10 @@
  *
  *   npm run train                      # both networks
  *   npm run train -- --only 784-30-10  # one of them
+ *   ADVLAB_BACKEND=wasm npm run train  # the committed files, bit for bit (data/README.md)
  */
 import { join, resolve } from "node:path";
-import { loadMnist, Network } from "../dist";
+import { backendName, kernelVariant, loadMnist, Network } from "../dist";
 
 interface Recipe {
   name: string;
@@ -44,6 +45,8 @@ function parseArgs(argv: string[]): { only?: string; outDir: string } {
 function main(): void {
   const { only, outDir } = parseArgs(process.argv.slice(2));
   const { training, test } = loadMnist();
+  // The bits depend on the backend and its build (data/README.md lists the files each one writes).
+  console.log(`backend ${backendName()} (${kernelVariant()} build)`);
   for (const recipe of RECIPES.filter((r) => only === undefined || r.name === only)) {
     const { name, sizes, seed, epochs, miniBatchSize, eta } = recipe;
     console.log(`Training [${sizes.join(", ")}]: ${epochs} epochs, mini-batch ${miniBatchSize}, eta ${eta}, seed ${seed}`);

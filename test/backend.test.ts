@@ -358,7 +358,7 @@ describe("wasmBackend in a fresh process", () => {
     for (const v of [...model.weights, ...model.biases, a.images, a.stepsUsed, g.gradient, g.loss]) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
     console.log(JSON.stringify({ variant: kernelVariant(), hash: h.digest("hex") }));`;
   const run = (flag: string, simd: string, threads: number) =>
-    JSON.parse(execFileSync(process.execPath, [flag, "-e", script], { encoding: "utf8", env: { ...process.env, ADVLAB_SIMD: simd, THREADS: String(threads) } }));
+    JSON.parse(execFileSync(process.execPath, [flag, "-e", script], { encoding: "utf8", env: { ...process.env, ADVLAB_BACKEND: "wasm", ADVLAB_SIMD: simd, THREADS: String(threads) } }));
 
   for (const simd of ["plain", "fma"]) {
     it(`the ${simd} build gives the same bits for ReLU/softmax training with an adversary, PGD L2 with early stop and margin gradients, with 1 and 2 threads, under Node's baseline and optimizing wasm compilers`, () => {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { nativeKernelsOrWhy } from "../dist/kernels/native";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import {
@@ -147,8 +148,10 @@ describe("kernels", () => {
       net.biases.forEach((b) => h.update(new Uint8Array(b.buffer)));
       h.update(new Uint8Array(x.buffer));
       console.log(JSON.stringify({ variant: kernelVariant(), hash: h.digest("hex"), w: Array.from(net.weights[1]), x: Array.from(x.subarray(0, 784)) }));`;
-    const run = (flag: string, simd: string, threads: number) =>
-      JSON.parse(execFileSync(process.execPath, [flag, "-e", script], { encoding: "utf8", env: { ...process.env, ADVLAB_SIMD: simd, THREADS: String(threads) } }));
+    const run = (flag: string, simd: string, threads: number) => JSON.parse(execFileSync(process.execPath, [flag, "-e", script],
+      { encoding: "utf8", env: { ...process.env, ADVLAB_BACKEND: "wasm", ADVLAB_SIMD: simd, THREADS: String(threads) } }));
+    const runNative = (isa: string, threads: number) => JSON.parse(execFileSync(process.execPath, ["-e", script],
+      { encoding: "utf8", env: { ...process.env, ADVLAB_BACKEND: "native", ADVLAB_NATIVE_ISA: isa, THREADS: String(threads) } }));
 
     for (const simd of ["plain", "fma"]) {
       it(`the ${simd} build gives the same bits with 1 and 2 threads, under Node's baseline and optimizing wasm compilers`, () => {
@@ -166,6 +169,27 @@ describe("kernels", () => {
       expect(maxAbsDiff(plain.w, fma.w)).to.be.below(1e-4);
       expect(maxAbsDiff(plain.x, fma.x)).to.be.below(1e-4);
     });
+
+    // The native module's instruction sets this processor runs: its best and every x86-64 level below it.
+    const native = nativeKernelsOrWhy();
+    const X86 = ["avx512", "avx2", "sse2"];
+    const levels = !native.available ? [] : X86.includes(native.isa) ? X86.slice(X86.indexOf(native.isa)) : [native.isa];
+    for (const isa of levels) {
+      it(`the native ${isa} build gives the same bits with 1 and 2 threads, and agrees with wasm within 1e-4`, () => {
+        const two = runNative(isa, 2);
+        expect(two.variant).to.equal(isa);
+        expect(two.hash).to.match(/^[0-9a-f]{64}$/);
+        expect(runNative(isa, 1).hash).to.equal(two.hash);
+        const wasm = run("--no-liftoff", "fma", 2);
+        expect(maxAbsDiff(two.w, wasm.w)).to.be.below(1e-4);
+        expect(maxAbsDiff(two.x, wasm.x)).to.be.below(1e-4);
+      });
+    }
+    if (native.available) {
+      it("ADVLAB_NATIVE_ISA refuses a name it does not know, saying which there are", () => {
+        expect(() => runNative("avx9000", 1)).to.throw(/ADVLAB_NATIVE_ISA is "avx9000"/);
+      });
+    }
   });
 
   it("feedforwardBatch refuses images that are not whole 784-pixel rows", () => {

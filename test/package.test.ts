@@ -7,7 +7,7 @@
  */
 import { expect } from "chai";
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { findPython } from "../scripts/kernel";
@@ -42,10 +42,11 @@ describe("package: npm pack, then install in another folder", function () {
     run(NPM, ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], exp);
   });
 
-  it("the tarball holds the compiled library, the kernels and their worker, the networks and the docs, and no tests", () => {
+  it("the tarball holds the compiled library, the kernels (WebAssembly, and the native sources) and their worker, the networks and the docs, and no tests", () => {
     for (const f of ["package.json", "README.md", "environment.md", "dist/index.js", "dist/index.d.ts",
       "dist/kernels/kernels.wasm", "dist/kernels/kernels-fma.wasm", "dist/kernels/worker.js",
-      "data/network-784-30-10.json", "data/network-784-100-10.json", "notebooks/01-predict.ipynb"]) {
+      "data/network-784-30-10.json", "data/network-784-100-10.json", "notebooks/01-predict.ipynb",
+      "binding.gyp", "native/addon.cc", "native/kernels_impl.h", "scripts/build-native.mjs"]) {
       expect(files, f).to.include(f);
     }
     expect(files.filter((f) => f.startsWith("test/") || f.startsWith("node_modules/") || f.startsWith("build/"))).to.deep.equal([]);
@@ -54,15 +55,18 @@ describe("package: npm pack, then install in another folder", function () {
   it("an ES module script imports { loadMnist, Network } from \"adversarial-lab\" and runs the fast kernels on worker threads", () => {
     writeFileSync(join(exp, "run.mjs"), `
       import { createRequire } from "node:module";
-      import { loadMnist, Network, evaluateBatch, kernelVariant, getThreads } from "adversarial-lab";
+      import { loadMnist, Network, evaluateBatch, kernelVariant, getThreads, backendName } from "adversarial-lab";
       const require = createRequire(import.meta.url);
       const { training, test } = loadMnist();
       const net = Network.load(require.resolve("adversarial-lab/data/network-784-30-10.json"));
       console.log(JSON.stringify({ training: training.length, correct: net.evaluate(test), batch: evaluateBatch(net, test),
-        variant: kernelVariant(), threads: getThreads(), from: require.resolve("adversarial-lab") }));`);
+        backend: backendName(), variant: kernelVariant(), threads: getThreads(), from: require.resolve("adversarial-lab") }));`);
     const out = JSON.parse(run(process.execPath, ["run.mjs"], exp, { ...process.env, ADVLAB_THREADS: "2" }).stdout);
     expect(out).to.deep.include({ training: 50_000, correct: 9463, batch: 9463, threads: 2 });
-    expect(["fma", "plain"]).to.include(out.variant);
+    // npm install built the native kernels inside the installed package (g++ is on this machine), and they run.
+    expect(existsSync(join(exp, "node_modules", "adversarial-lab", "build", "Release", "advlab_native.node"))).to.equal(true);
+    expect(out.backend).to.equal("native");
+    expect(["avx512", "avx2", "sse2", "neon", "generic"]).to.include(out.variant);
     expect(out.from).to.equal(join(exp, "node_modules", "adversarial-lab", "dist", "index.js"));
   });
 

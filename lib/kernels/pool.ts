@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Arena } from "./arena";
 import { createSharedMemory, instantiate, kernelModule, KernelExports } from "./wasm";
 import { nativeKernels } from "./native";
+import { backendName } from "../model/backends";
 import {
   APPEND_THREAD, CANCEL_AT, CONTROL_WORDS, DONE, FAILED, FN, HEALTH_WORDS, Job, KERNEL_NAMES, MAX_ARGS, NARGS, PROBE_FN,
   SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT, THREADS, KernelName,
@@ -176,6 +177,9 @@ export class KernelEngine implements WorkHost {
   private restartWorkers(): void {
     const n = this.workers.length;
     const tids = Array.from({ length: n }, (_, t) => Atomics.load(this.health, HEALTH_WORDS * t));
+    // A thread inside native code outlives terminate() until the kernel returns; the cancel word
+    // makes one that waits at an sgd barrier for the lost thread return (the next computation clears it).
+    Atomics.store(new Int32Array(this.cancelWord.buffer), this.cancelWord.index, 1);
     this.workers.splice(0).forEach((w) => this.retire(w));
     if (PROC_TASKS) {
       const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -395,8 +399,11 @@ const engines = new Map<KernelKind, KernelEngine>();
 /** The thread setting every engine takes (setThreads), or null for the default. */
 let threadSetting: { threads: number; fixed: boolean } | null = null;
 
-/** The process's engine for `kind` kernels (one each), created on first use. */
-export function kernelEngine(kind: KernelKind = "wasm"): KernelEngine {
+/**
+ * The process's engine for `kind` kernels (one each), created on first use; by default the
+ * engine of the backend in use (wasm's when that is the float64 reference).
+ */
+export function kernelEngine(kind: KernelKind = backendName() === "native" ? "native" : "wasm"): KernelEngine {
   let engine = engines.get(kind);
   if (!engine) {
     const setting = threadSetting ?? defaultThreadSetting();
