@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { knownFinite } from "../dist/util/validate";
 import { concatDatasets, makeDataset, oneHot, sliceDataset } from "../dist";
 
 describe("dataset", () => {
@@ -37,6 +38,15 @@ describe("dataset", () => {
     expect(s.labels[0]).to.equal(7);
     expect(s.images.buffer).to.equal(a.images.buffer);
     expect(() => sliceDataset(a, 1, 5)).to.throw(/range 1..5 is not within 0..2/);
+  });
+
+  it("a dataset's images are checked once: views into them are known finite, other element types over the same bytes are not", () => {
+    const images = Float32Array.from({ length: 3 * 784 }, (_, i) => (i % 7) / 7);
+    const data = makeDataset(images, Uint8Array.of(1, 2, 3));
+    expect(knownFinite(data.images)).to.equal(true);
+    expect(knownFinite(data.images.subarray(784, 2 * 784))).to.equal(true);
+    expect(knownFinite(new Uint32Array(data.images.buffer, 0, 10))).to.equal(false);
+    expect(knownFinite(Float32Array.from(data.images))).to.equal(false);
   });
 
   it("oneHot(3) has a single 1 at index 3", () => {

@@ -244,12 +244,15 @@ function* descend(engine: KernelEngine, model: DenseModel, program: DescentProgr
       if (set.prior) arena.f32(set.prior, m * d).set(program.priorTargets!.subarray(i0 * d, (i0 + m) * d));
       if (set.origins) arena.f32(set.origins, m * d).set(program.origins!.subarray(i0 * d, (i0 + m) * d));
     };
-    if (n > 0) fill(sets[0], 0, Math.min(chunk, n));
-    for (let i0 = 0, k = 0; i0 < n; i0 += chunk, k++) {
+    // The first chunks are small, so the kernels start at once; each chunk after is up to 4 times
+    // the one before, its starts drawn (and copied in) while the one before computes.
+    const first = Math.min(chunk, 8 * engine.threadCount);
+    const sizeAfter = (m: number, i0: number) => Math.min(chunk, 4 * m, n - i0);
+    if (n > 0) fill(sets[0], 0, Math.min(first, n));
+    for (let i0 = 0, k = 0, m = Math.min(first, n); i0 < n; i0 += m, m = sizeAfter(m, i0), k++) {
       const set = sets[k % 2];
-      const m = Math.min(chunk, n - i0);
       engine.start({ kernel: "descendRange", args: [net.ptr, set.prog, 0, m, scratch], splitAt: 2, scratchAt: 4, scratchStride: stride });
-      if (i0 + m < n) fill(sets[(k + 1) % 2], i0 + m, Math.min(chunk, n - i0 - m));
+      if (i0 + m < n) fill(sets[(k + 1) % 2], i0 + m, sizeAfter(m, i0 + m));
       yield pendingJob(engine);
       checkInterrupt(engine, KERNEL_WHAT);
       images.set(arena.f32(set.x, m * d), i0 * d);
