@@ -349,10 +349,12 @@ export class KernelEngine implements WorkHost {
       this.probeIterations = Math.max(1000, Math.round((trial * PROBE_ROUND_US) / (1000 * Math.max(ms, 0.01))));
     }
     const one = Math.min(this.probeRun(1, PROBE_ROUNDS, this.probeIterations), this.probeRun(1, PROBE_ROUNDS, this.probeIterations));
-    // All threads get two tries, each stopped once it can no longer gain enough.
+    // All threads get three tries, each stopped once it can no longer gain enough, after a short
+    // warm-up: the first rounds after a long kernel job were measured slow on an idle machine
+    // (a second core waking up), which alone made the probe call it loaded.
     const deadline = one * PROBE_GAIN;
-    this.loaded = this.probeRun(T, PROBE_ROUNDS, this.probeIterations, deadline) > deadline
-      && this.probeRun(T, PROBE_ROUNDS, this.probeIterations, deadline) > deadline;
+    this.probeRun(T, PROBE_ROUNDS, this.probeIterations);
+    this.loaded = [0, 1, 2].every(() => this.probeRun(T, PROBE_ROUNDS, this.probeIterations, deadline) > deadline);
   }
 
   /** Milliseconds of one probe job on `threads` workers, as the slowest of them timed it (a worker's start-up not included). */
