@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { randomLcg, randomNormal } from "d3-random";
+import { shuffler } from "d3-array";
 import { mean, deviation } from "d3-array";
 import { createRng } from "../dist";
 
@@ -38,5 +40,30 @@ describe("random", () => {
   it("a seed that is not a non-negative whole number is refused", () => {
     expect(() => createRng(-1)).to.throw(/seed must be a non-negative whole number, got -1/);
     expect(() => createRng(1.5)).to.throw(/got 1.5/);
+  });
+
+  it("draws d3-random's numbers bit for bit: uniform, normal, fillNormal (odd, even, after a kept half-pair), int and shuffle interleaved", () => {
+    for (const seed of [0, 1, 7, 123456789]) {
+      const rng = createRng(seed);
+      const uniform = randomLcg(seed);
+      const standard = randomNormal.source(uniform)(0, 1);
+      const shuffle = shuffler(uniform);
+      const ours: number[] = [], theirs: number[] = [];
+      for (let round = 0; round < 200; round++) {
+        const kind = round % 6;
+        if (kind === 0) { ours.push(rng.uniform()); theirs.push(uniform()); }
+        if (kind === 1) { ours.push(rng.normal(0.5, 0.3)); theirs.push(0.5 + 0.3 * standard()); }
+        if (kind === 2 || kind === 3) {
+          const n = kind === 2 ? 7 : 10;
+          const out = new Float64Array(n);
+          rng.fillNormal(out, 0.5, 0.3);
+          ours.push(...out);
+          for (let i = 0; i < n; i++) theirs.push(0.5 + 0.3 * standard());
+        }
+        if (kind === 4) { ours.push(rng.int(10)); theirs.push(Math.floor(uniform() * 10)); }
+        if (kind === 5) { ours.push(...rng.shuffle([1, 2, 3, 4, 5])); theirs.push(...shuffle([1, 2, 3, 4, 5])); }
+      }
+      expect(Float64Array.from(ours)).to.deep.equal(Float64Array.from(theirs));
+    }
   });
 });

@@ -23,7 +23,7 @@ export function drawStarts(
 ): void {
   const n = out.length / d;
   if (kind === "noise") {
-    for (let p = 0; p < out.length; p++) out[p] = rng.normal(START_MEAN, START_SD);
+    rng.fillNormal(out, START_MEAN, START_SD);
   } else if (kind === "clean") {
     for (let p = 0; p < out.length; p++) out[p] = clean[p];
   } else if (norm === "linf") {

@@ -1,4 +1,3 @@
-import { randomLcg, randomNormal } from "d3-random";
 import { shuffler } from "d3-array";
 import { checkSeed } from "./validate";
 
@@ -6,7 +5,9 @@ import { checkSeed } from "./validate";
 export const DEFAULT_SEED = 0;
 
 /**
- * A seeded stream of random numbers (d3-random's linear congruential generator).
+ * A seeded stream of random numbers: d3-random's linear congruential generator (`randomLcg`) and
+ * its Marsaglia polar normal (`randomNormal.source`), written out here so that `fillNormal` can
+ * draw a whole array in one loop; the draws are d3-random's, bit for bit (test/random.test.ts).
  * Everything random in the library draws from one of these, so a seed fixes a result.
  */
 export interface Rng {
@@ -14,6 +15,8 @@ export interface Rng {
   uniform(): number;
   /** Normal with mean `mu` and standard deviation `sigma`. */
   normal(mu?: number, sigma?: number): number;
+  /** out[i] = normal(mu, sigma) for every i in order (the same numbers, faster). */
+  fillNormal(out: { length: number; [i: number]: number }, mu?: number, sigma?: number): void;
   /** Uniform integer in 0 .. n-1. */
   int(n: number): number;
   /** Shuffles `array` in place (Fisher-Yates) and returns it. */
@@ -23,12 +26,49 @@ export interface Rng {
 /** A new stream from `seed`, a non-negative whole number. `createRng(7)` twice gives the same draws. */
 export function createRng(seed: number = DEFAULT_SEED): Rng {
   checkSeed(seed);
-  const uniform = randomLcg(seed);
-  const standard = randomNormal.source(uniform)(0, 1);
+  // d3-random's lcg: state = mul * state + inc (as float64, exact below 2^53), then its low 32 bits.
+  const MUL = 0x19660d, INC = 0x3c6ef35f, EPS = 1 / 0x100000000;
+  let state = (0 <= seed && seed < 1 ? seed / EPS : Math.abs(seed)) | 0;
+  const uniform = () => (state = (MUL * state + INC) | 0, EPS * (state >>> 0));
+  // d3-random's polar method keeps the pair's second number (x) for the next call, and r with it.
+  let x: number | null = null, r = 0;
+  const standard = (): number => {
+    let y: number;
+    if (x !== null) {
+      y = x;
+      x = null;
+    } else {
+      do {
+        x = uniform() * 2 - 1;
+        y = uniform() * 2 - 1;
+        r = x * x + y * y;
+      } while (!r || r > 1);
+    }
+    return 0 + 1 * y * Math.sqrt((-2 * Math.log(r)) / r);
+  };
   const shuffle = shuffler(uniform);
   return {
     uniform,
     normal: (mu = 0, sigma = 1) => mu + sigma * standard(),
+    fillNormal(out, mu = 0, sigma = 1) {
+      let i = 0;
+      if (x !== null && out.length > 0) out[i++] = mu + sigma * standard();
+      // Whole pairs: one log and one square root serve both numbers, as d3's second call recomputes them alike.
+      for (; i + 1 < out.length; i += 2) {
+        let u: number, v: number, q: number;
+        do {
+          state = (MUL * state + INC) | 0;
+          u = EPS * (state >>> 0) * 2 - 1;
+          state = (MUL * state + INC) | 0;
+          v = EPS * (state >>> 0) * 2 - 1;
+          q = u * u + v * v;
+        } while (!q || q > 1);
+        const f = Math.sqrt((-2 * Math.log(q)) / q);
+        out[i] = mu + sigma * (0 + 1 * v * f);
+        out[i + 1] = mu + sigma * (0 + 1 * u * f);
+      }
+      if (i < out.length) out[i] = mu + sigma * standard();
+    },
     int: (n: number) => Math.floor(uniform() * n),
     shuffle: <T extends { length: number; [i: number]: unknown }>(array: T): T =>
       shuffle(array as unknown as unknown[]) as unknown as T,
