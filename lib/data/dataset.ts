@@ -32,7 +32,8 @@ export function makeDataset(
     );
   }
   for (let i = 0; i < labels.length; i++) checkLabel(labels[i], `dataset label ${i}`);
-  for (let p = 0; !knownFinite(images) && p < images.length; p++) {
+  const checked = knownFinite(images);
+  for (let p = 0; !checked && p < images.length; p++) {
     // x - x is 0 exactly for finite numbers: one test per pixel, NaN and infinities caught.
     if (images[p] - images[p] !== 0) {
       throw new RangeError(`dataset: image ${Math.floor(p / imageSize)} pixel ${p % imageSize} is ${images[p]}, not a finite number`);
