@@ -92,6 +92,13 @@ class FlushSubnormals {
 #endif
 };
 
+/** Runs one kernel on its checked job with subnormal numbers flushed (every entry point comes here). */
+template <class Job>
+static void runFlushed(void (*kernel)(const Job*), const Job* job) {
+  FlushSubnormals mode;
+  kernel(job);
+}
+
 // ---------------------------------------------------------------- the sgd barrier
 
 static void wakeAll(int32_t* word) {
@@ -352,10 +359,7 @@ napi_value FeedforwardRange(napi_env env, napi_callback_info info) {
   J.out = c.fp((uint64_t)a[5]);
   J.scratch = c.base + (uint64_t)a[6];
   J.cancel = c.cancelWord();
-  {
-    FlushSubnormals mode;
-    table->feedforward(&J);
-  }
+  runFlushed(table->feedforward, &J);
   return undefinedValue(env);
 }
 
@@ -388,10 +392,7 @@ napi_value GradientRange(napi_env env, napi_callback_info info) {
   J.gradOut = c.fp((uint64_t)a[9]);
   J.scratch = c.base + (uint64_t)a[10];
   J.cancel = c.cancelWord();
-  {
-    FlushSubnormals mode;
-    table->gradient(&J);
-  }
+  runFlushed(table->gradient, &J);
   return undefinedValue(env);
 }
 
@@ -446,10 +447,7 @@ napi_value DescendRange(napi_env env, napi_callback_info info) {
   J.i1 = i1;
   J.scratch = c.base + (uint64_t)a[5];
   J.cancel = c.cancelWord();
-  {
-    FlushSubnormals mode;
-    table->descend(&J);
-  }
+  runFlushed(table->descend, &J);
   return undefinedValue(env);
 }
 
@@ -516,10 +514,7 @@ napi_value SgdRange(napi_env env, napi_callback_info info) {
   J.cancel = c.cancelWord();
   J.meet = meet;
   J.work = work;
-  {
-    FlushSubnormals mode;
-    table->sgd(&J);
-  }
+  runFlushed(table->sgd, &J);
   free(work);
   return undefinedValue(env);
 }

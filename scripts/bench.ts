@@ -72,10 +72,14 @@ interface Row {
   gflops?: number; cpu?: number; anchor?: string; anchorValue?: number;
 }
 const rows: Row[] = [];
-/** Adds a row of the backend in use, measured as `wall` seconds of wall time and `cpu` seconds of CPU time. */
-function add(row: Omit<Row, "backend" | "build">, wall: number, cpu: number): void {
-  rows.push({ ...row, backend: backendName(), build: kernelVariant(), cpu: row.value * (cpu / wall) });
+/**
+ * Adds a row measured as `wall` seconds of wall time and `cpu` seconds of CPU time, computed by
+ * `by` (default: the backend in use and its build).
+ */
+function add(row: Omit<Row, "backend" | "build">, wall: number, cpu: number, by = { backend: backendName() as string, build: kernelVariant() as string }): void {
+  rows.push({ ...row, ...by, cpu: row.value * (cpu / wall) });
 }
+const TYPESCRIPT = { backend: "typescript", build: "float64" };
 const anchors: Record<string, { value: number; unit: string; raw: unknown } | { skipped: string }> = {};
 
 function anchor(what: string, n: number, key: string): number | undefined {
@@ -225,11 +229,10 @@ function main(): void {
   const goals = Array.from({ length: 5 }, (_, i) => (training.labels[i] + 1) % 10);
   const refSgd = time(1, () => { new Network(SIZES, { seed: 2 }).sgdReference(sliceDataset(training, 0, 2000), 1, 10, 3.0); });
   const refSgdCpu = lastCpu;
-  add({ name: "reference sgd (float64 TypeScript)", unit: "us/example", value: (refSgd / 2000) * 1e6, gflops: SGD_FLOPS / ((refSgd / 2000) * 1e6) / 1e3 }, refSgd, refSgdCpu);
+  add({ name: "reference sgd (float64 TypeScript)", unit: "us/example", value: (refSgd / 2000) * 1e6, gflops: SGD_FLOPS / ((refSgd / 2000) * 1e6) / 1e3 }, refSgd, refSgdCpu, TYPESCRIPT);
   const refSneaky = time(3, () => { for (let i = 0; i < 5; i++) sneakyAdversarial(net, goals[i], training.image(i), 100, 1); });
   const refSneakyCpu = lastCpu;
-  add({ name: "reference sneaky attack (float64 TypeScript)", unit: "us/image-step", value: (refSneaky / 500) * 1e6, gflops: ATTACK_FLOPS / ((refSneaky / 500) * 1e6) / 1e3 }, refSneaky, refSneakyCpu);
-  for (const r of rows.slice(-2)) { r.backend = "typescript"; r.build = "float64"; }
+  add({ name: "reference sneaky attack (float64 TypeScript)", unit: "us/image-step", value: (refSneaky / 500) * 1e6, gflops: ATTACK_FLOPS / ((refSneaky / 500) * 1e6) / 1e3 }, refSneaky, refSneakyCpu, TYPESCRIPT);
 
   // Anchors and the peak, measured in the same run.
   const skip = numpyAvailable();

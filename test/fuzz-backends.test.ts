@@ -12,29 +12,17 @@ import { expect } from "chai";
 import { backendName, gradientAttack, lossSpec, makeDataset, Network, setBackend } from "../dist";
 import type { BackendName } from "../dist/model/backend";
 import { nativeKernelsOrWhy } from "../dist/kernels/native";
+import { generator } from "./support/fuzz";
 
 const FUZZ_SEED = Number(process.env.ADVLAB_FUZZ_SEED ?? 20261125);
 const SCALE = Number(process.env.ADVLAB_FUZZ_SCALE ?? 1);
-
-/** mulberry32, seeded by (FUZZ_SEED, case): independent of the library's own generator. */
-function generator(index: number) {
-  let a = (Math.imul(FUZZ_SEED >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] };
-}
 
 /** An error's message, or the results (`close`: they must agree within float32 rounding across backends). */
 type Outcome = { error: string } | { values: number[][]; close: boolean };
 
 /** One fuzz case: a call built from the case's generator, the same on every backend. */
 function fuzzCase(index: number): () => Outcome {
-  const g = generator(index);
+  const g = generator(FUZZ_SEED, index);
   const depth = 1 + g.int(3);
   const sizes = [1 + g.int(40), ...Array.from({ length: depth - 1 }, () => 1 + g.int(12)), 2 + g.int(9)];
   const activation = g.pick(["sigmoid", "relu", "identity"] as const);

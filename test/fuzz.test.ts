@@ -15,27 +15,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { Network, parseIdx, readIdx } from "../dist";
+import { generator, Gen } from "./support/fuzz";
 
 const FUZZ_SEED = Number(process.env.ADVLAB_FUZZ_SEED ?? 20260415);
 const SCALE = Number(process.env.ADVLAB_FUZZ_SCALE ?? 1);
 
-/** mulberry32: a small seeded generator, independent of the library's own. */
-function generator(seed: number, index: number) {
-  let a = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
-  };
-}
-type Gen = ReturnType<typeof generator>;
 
 /** Failures the library must never let through, whatever the input. */
 const BARE = /Invalid array length|Invalid typed array length|Maximum call stack|Array buffer allocation failed|out of memory|Cannot read properties|is not a function|is not iterable/i;
