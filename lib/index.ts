@@ -30,7 +30,7 @@ export type { EpsilonSweep } from "./attacks/sweep";
 export type { AttackResult } from "./attacks/result";
 export { drawStarts } from "./attacks/start";
 export type { StartName } from "./attacks/start";
-export { l0Distances, l2Distances, linfDistances, l2Distance } from "./eval/norms";
+export { distances, l0Distances, l2Distances, linfDistances, l2Distance } from "./eval/norms";
 export { gatherImages, drawPairs } from "./eval/protocol";
 export type { Pairs } from "./eval/protocol";
 export { robustAccuracy } from "./eval/robust";

@@ -42,7 +42,7 @@ describe("random", () => {
     expect(() => createRng(1.5)).to.throw(/got 1.5/);
   });
 
-  it("draws d3-random's numbers bit for bit: uniform, normal, fillNormal (odd, even, after a kept half-pair), int and shuffle interleaved", () => {
+  it("draws d3-random's numbers bit for bit: uniform, fillUniform, normal, fillNormal (odd, even, after a kept half-pair), int and shuffle interleaved", () => {
     for (const seed of [0, 1, 7, 123456789]) {
       const rng = createRng(seed);
       const uniform = randomLcg(seed);
@@ -50,7 +50,7 @@ describe("random", () => {
       const shuffle = shuffler(uniform);
       const ours: number[] = [], theirs: number[] = [];
       for (let round = 0; round < 200; round++) {
-        const kind = round % 6;
+        const kind = round % 7;
         if (kind === 0) { ours.push(rng.uniform()); theirs.push(uniform()); }
         if (kind === 1) { ours.push(rng.normal(0.5, 0.3)); theirs.push(0.5 + 0.3 * standard()); }
         if (kind === 2 || kind === 3) {
@@ -62,6 +62,12 @@ describe("random", () => {
         }
         if (kind === 4) { ours.push(rng.int(10)); theirs.push(Math.floor(uniform() * 10)); }
         if (kind === 5) { ours.push(...rng.shuffle([1, 2, 3, 4, 5])); theirs.push(...shuffle([1, 2, 3, 4, 5])); }
+        if (kind === 6) {
+          const out = new Float64Array(9);
+          rng.fillUniform(out);
+          ours.push(...out);
+          for (let i = 0; i < 9; i++) theirs.push(uniform());
+        }
       }
       expect(Float64Array.from(ours)).to.deep.equal(Float64Array.from(theirs));
     }

@@ -1,6 +1,6 @@
 import type { Classifier } from "../model/classifier";
 import type { Criterion } from "./criteria";
-import { l0Distances, l2Distances, linfDistances } from "../eval/norms";
+import { distances } from "../eval/norms";
 
 /**
  * What every attack returns. Arrays are per image (n of them) except `images` (n x inputSize).
@@ -26,14 +26,8 @@ export function attackResult(
 ): AttackResult {
   const d = model.inputSize;
   const success = criterion.decide(model.forward(adversarial), model.classes);
-  return {
-    images: adversarial,
-    success,
-    l0: l0Distances(adversarial, clean, d),
-    l2: l2Distances(adversarial, clean, d),
-    linf: linfDistances(adversarial, clean, d),
-    steps,
-  };
+  const { l0, l2, linf } = distances(adversarial, clean, d);
+  return { images: adversarial, success, l0, l2, linf, steps };
 }
 
 /** The share of images an attack fooled, in [0, 1]. */

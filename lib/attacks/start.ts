@@ -14,6 +14,9 @@ export type StartName = "noise" | "clean" | "uniform";
 export const START_MEAN = 0.5;
 export const START_SD = 0.3;
 
+/** Uniform draws are made a block at a time into this reused buffer (512 KB). */
+const uniformBlock = new Float64Array(1 << 16);
+
 /**
  * Fills `out` (n x d) with starting images for the clean images `clean` (n x d), drawing from
  * `rng` image after image, pixel after pixel.
@@ -27,13 +30,18 @@ export function drawStarts(
   } else if (kind === "clean") {
     for (let p = 0; p < out.length; p++) out[p] = clean[p];
   } else if (norm === "linf") {
-    for (let p = 0; p < out.length; p++) out[p] = Math.min(1, Math.max(0, clean[p] + eps * (2 * rng.uniform() - 1)));
+    for (let p0 = 0; p0 < out.length; p0 += uniformBlock.length) {
+      const m = Math.min(uniformBlock.length, out.length - p0), u = uniformBlock.subarray(0, m);
+      rng.fillUniform(u);
+      for (let q = 0; q < m; q++) out[p0 + q] = Math.min(1, Math.max(0, clean[p0 + q] + eps * (2 * u[q] - 1)));
+    }
   } else {
     // A uniform point of the d-dimensional L2 ball: a Gaussian direction, radius eps * U^(1/d).
     const dir = new Float64Array(d);
     for (let i = 0; i < n; i++) {
+      rng.fillNormal(dir);
       let s = 0;
-      for (let p = 0; p < d; p++) { dir[p] = rng.normal(); s += dir[p] * dir[p]; }
+      for (let p = 0; p < d; p++) s += dir[p] * dir[p];
       const r = (eps * Math.pow(rng.uniform(), 1 / d)) / Math.sqrt(s || 1);
       for (let p = 0; p < d; p++) out[i * d + p] = Math.min(1, Math.max(0, clean[i * d + p] + r * dir[p]));
     }

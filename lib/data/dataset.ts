@@ -85,6 +85,9 @@ export function concatDatasets(...sets: Dataset[]): Dataset {
     labels.set(set.labels, offset);
     offset += set.length;
   }
+  // Float32 copies of finite float32 pixels are finite: no need to look at 78 million of them
+  // again (a float64 pixel can overflow to Infinity in float32, so those are checked).
+  if (sets.every((set) => set.images instanceof Float32Array && knownFinite(set.images))) markFinite(images);
   return makeDataset(images, labels, size);
 }
 

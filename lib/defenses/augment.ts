@@ -6,7 +6,7 @@ import { drawStarts } from "../attacks/start";
 import type { DescentProgram } from "../model/backend";
 import { runAsync, runSync, Work } from "../util/work";
 import { createRng, DEFAULT_SEED, Rng } from "../util/random";
-import { checkCount, checkFinite, checkSeed } from "../util/validate";
+import { checkCount, checkFinite, checkSeed, markFinite } from "../util/validate";
 
 export interface AugmentOptions {
   seed?: number;
@@ -130,6 +130,8 @@ function* augmentChunks(net: Network, n: number, data: Dataset, steps: number, o
   const result = yield* descentWork(net, program, (done) => options.onProgress?.(done, n));
   checkDiverged(result.images, size, program);
   const images = result.images instanceof Float32Array ? result.images : Float32Array.from(result.images);
+  // checkDiverged has just looked at every pixel: the dataset need not look again.
+  markFinite(images);
   return Object.assign(makeDataset(images, labels, size), { goals, sources });
 }
 

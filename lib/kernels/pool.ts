@@ -123,7 +123,11 @@ export class KernelEngine implements WorkHost {
     this.health[HEALTH_WORDS * t + 1] = 0;
     const tasks = () => (PROC_TASKS ? readdirSync("/proc/self/task") : []);
     const before = new Set(tasks());
-    const worker = new Worker(join(__dirname, "worker.js"), {
+    const script = join(__dirname, "worker.js");
+    // Run from the TypeScript sources (not dist/), the workers' script is not there and the
+    // thread would die before it could say why.
+    if (!existsSync(script)) throw new Error(`${script} is missing: the kernels run from the compiled build; import the library from dist/ (\`npm run build\`)`);
+    const worker = new Worker(script, {
       workerData: {
         kind: this.kind, module: this.kind === "wasm" ? kernelModule() : null, memory: this.memory, control: this.control.buffer, args: this.args.buffer,
         health: this.health.buffer, timing: this.timing.buffer, probeBarrier: this.probeBarrier.buffer, t, seq: Atomics.load(this.control, SEQ),

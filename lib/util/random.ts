@@ -13,6 +13,8 @@ export const DEFAULT_SEED = 0;
 export interface Rng {
   /** Uniform in [0, 1). */
   uniform(): number;
+  /** out[i] = uniform() for every i in order (the same numbers, faster). */
+  fillUniform(out: Float32Array | Float64Array): void;
   /** Normal with mean `mu` and standard deviation `sigma`. */
   normal(mu?: number, sigma?: number): number;
   /** out[i] = normal(mu, sigma) for every i in order (the same numbers, faster). */
@@ -26,10 +28,11 @@ export interface Rng {
 /** A new stream from `seed`, a non-negative whole number. `createRng(7)` twice gives the same draws. */
 export function createRng(seed: number = DEFAULT_SEED): Rng {
   checkSeed(seed);
-  // d3-random's lcg: state = mul * state + inc (as float64, exact below 2^53), then its low 32 bits.
+  // d3-random's lcg: state = mul * state + inc (as float64, exact below 2^53), then its low 32 bits;
+  // Math.imul gives the same low 32 bits of the product in integer arithmetic, four times faster.
   const MUL = 0x19660d, INC = 0x3c6ef35f, EPS = 1 / 0x100000000;
   let state = (0 <= seed && seed < 1 ? seed / EPS : Math.abs(seed)) | 0;
-  const uniform = () => (state = (MUL * state + INC) | 0, EPS * (state >>> 0));
+  const uniform = () => (state = (Math.imul(MUL, state) + INC) | 0, EPS * (state >>> 0));
   // d3-random's polar method keeps the pair's second number (x) for the next call, and r with it.
   let x: number | null = null, r = 0;
   const standard = (): number => {
@@ -50,23 +53,34 @@ export function createRng(seed: number = DEFAULT_SEED): Rng {
   return {
     uniform,
     normal: (mu = 0, sigma = 1) => mu + sigma * standard(),
+    fillUniform(out) {
+      // The state in a local while the loop runs: a closure variable costs a load and a store per draw.
+      let st = state;
+      for (let i = 0; i < out.length; i++) {
+        st = (Math.imul(MUL, st) + INC) | 0;
+        out[i] = EPS * (st >>> 0);
+      }
+      state = st;
+    },
     fillNormal(out, mu = 0, sigma = 1) {
       let i = 0;
       if (x !== null && out.length > 0) out[i++] = mu + sigma * standard();
       // Whole pairs: one log and one square root serve both numbers, as d3's second call recomputes them alike.
+      let st = state;
       for (; i + 1 < out.length; i += 2) {
         let u: number, v: number, q: number;
         do {
-          state = (MUL * state + INC) | 0;
-          u = EPS * (state >>> 0) * 2 - 1;
-          state = (MUL * state + INC) | 0;
-          v = EPS * (state >>> 0) * 2 - 1;
+          st = (Math.imul(MUL, st) + INC) | 0;
+          u = EPS * (st >>> 0) * 2 - 1;
+          st = (Math.imul(MUL, st) + INC) | 0;
+          v = EPS * (st >>> 0) * 2 - 1;
           q = u * u + v * v;
         } while (!q || q > 1);
         const f = Math.sqrt((-2 * Math.log(q)) / q);
         out[i] = mu + sigma * (0 + 1 * v * f);
         out[i + 1] = mu + sigma * (0 + 1 * u * f);
       }
+      state = st;
       if (i < out.length) out[i] = mu + sigma * standard();
     },
     int: (n: number) => Math.floor(uniform() * n),
