@@ -20,7 +20,7 @@
   "targets": [
     {
       "target_name": "advlab_native",
-      "sources": ["native/addon.cc"],
+      "sources": ["native/addon.cc", "native/draws.cc"],
       "conditions": [
         ['target_arch=="x64"', {"dependencies": ["advlab_avx512", "advlab_avx2", "advlab_sse2"]}],
         ['target_arch=="arm64"', {"dependencies": ["advlab_neon"]}],
@@ -34,7 +34,7 @@
         {
           "target_name": "advlab_avx512",
           "type": "static_library",
-          "sources": ["native/isa_avx512.cc"],
+          "sources": ["native/isa_avx512.cc", "native/draws_avx512.cc"],
           "cflags_cc": ["<@(kernel_flags)", "-mavx512f", "-mavx512vl", "-mavx2", "-mfma"],
           "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["<@(kernel_flags)", "-mavx512f", "-mavx512vl", "-mavx2", "-mfma"]},
         },

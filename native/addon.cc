@@ -8,6 +8,8 @@
 //   sgdRange(mem, net, ctx, k0, k1, t, T)
 //   groupScratchBytes(mem, net) -> bytes of per-thread scratch (descend, gradient, feedforward)
 //   isa() -> "avx512" | "avx2" | "sse2" | "neon" | "generic"
+//   normalPairs(out, start, pairs, state, mu, sigma) -> state: seeded normals (native/draws.h)
+//     into a Float32Array or Float64Array of the caller's, not the kernels' memory
 //
 // Before computing, each entry point checks every region it will touch against mem's length
 // (and 4-byte alignment of its numbers), every code and count, and throws an Error naming the
@@ -28,6 +30,7 @@
 
 #include <climits>
 
+#include "draws.h"
 #include "kernels.h"
 #include "layout.h"
 
@@ -543,6 +546,52 @@ napi_value Isa(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/** normalPairs(out, start, pairs, state, mu, sigma): 2 * pairs normals into out[start...]; returns the LCG state after them (int32). */
+napi_value NormalPairs(napi_env env, napi_callback_info info) {
+  Check c{env, "normalPairs"};
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return c.fail("cannot read the arguments"), nullptr;
+  if (argc != 6) return c.fail("expected 6 arguments (out, start, pairs, state, mu, sigma), got %zu", argc), nullptr;
+  bool isTyped = false;
+  napi_is_typedarray(env, argv[0], &isTyped);
+  napi_typedarray_type type = napi_uint8_array;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  if (!isTyped || napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset) != napi_ok ||
+      (type != napi_float32_array && type != napi_float64_array)) {
+    return c.fail("out must be a Float32Array or a Float64Array"), nullptr;
+  }
+  double a[5];
+  const char* names[5] = {"start", "pairs", "state", "mu", "sigma"};
+  for (int k = 0; k < 5; k++) {
+    if (napi_get_value_double(env, argv[k + 1], &a[k]) != napi_ok) return c.fail("%s must be a number", names[k]), nullptr;
+  }
+  for (int k = 0; k < 2; k++) {
+    if (!(a[k] >= 0 && a[k] <= 9007199254740991.0 && a[k] == floor(a[k]))) return c.fail("%s must be a whole number >= 0, got %g", names[k], a[k]), nullptr;
+  }
+  if (a[0] + 2 * a[1] > (double)length) {
+    return c.fail("%.0f numbers from %.0f pass the end of out (%zu numbers)", 2 * a[1], a[0], length), nullptr;
+  }
+  if (!(a[2] >= -2147483648.0 && a[2] <= 4294967295.0 && a[2] == floor(a[2]))) return c.fail("state must be a 32-bit whole number, got %g", a[2]), nullptr;
+  if (!isfinite(a[3]) || !isfinite(a[4])) return c.fail("mu and sigma must be finite, got %g and %g", a[3], a[4]), nullptr;
+  const uint32_t state = (uint32_t)(int64_t)a[2];
+  const long start = (long)a[0], pairs = (long)a[1];
+  float* out32 = type == napi_float32_array ? (float*)data + start : nullptr;
+  double* out64 = type == napi_float64_array ? (double*)data + start : nullptr;
+#if defined(ADVLAB_X86)
+  const bool wide = table == &advlab_table_avx512;
+#else
+  const bool wide = false;
+#endif
+  const uint32_t after = wide ? advlabNormalPairsAvx512(state, pairs, a[3], a[4], out32, out64)
+                              : advlabNormalPairs(state, pairs, a[3], a[4], out32, out64);
+  napi_value r;
+  napi_create_int32(env, (int32_t)after, &r);
+  return r;
+}
+
 /** The kernels for this processor, or null with the reason in `why`. */
 const KernelTable* chooseIsa(char* why, size_t whyBytes) {
   const char* asked = getenv("ADVLAB_NATIVE_ISA");
@@ -594,6 +643,7 @@ NAPI_MODULE_INIT() {
       {"sgdRange", nullptr, SgdRange, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"groupScratchBytes", nullptr, GroupScratchBytes, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"normalPairs", nullptr, NormalPairs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -3,6 +3,9 @@ import { randomLcg, randomNormal } from "d3-random";
 import { shuffler } from "d3-array";
 import { mean, deviation } from "d3-array";
 import { createRng } from "../dist";
+import { nativeKernelsOrWhy, NATIVE_PATH } from "../dist/kernels/native";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 
 describe("random", () => {
   it("the same seed gives the same stream", () => {
@@ -70,6 +73,51 @@ describe("random", () => {
         }
       }
       expect(Float64Array.from(ours)).to.deep.equal(Float64Array.from(theirs));
+    }
+  });
+
+  describe("native draws (native/draws.h)", () => {
+    // A fresh process per instruction set: the module picks its draws when it loads.
+    const script = `
+      const { createRng, useNormalPairs } = require(${JSON.stringify(join(__dirname, "..", "dist", "util", "random"))});
+      const addon = require(${JSON.stringify(NATIVE_PATH)});
+      let compared = 0, differ = 0;
+      for (const seed of [0, 1, 7, 123456789, 4294967295]) for (const [mu, sigma] of [[0.5, 0.3], [0, 1], [-0, 1], [2, 1e-3]])
+        for (const T of [Float32Array, Float64Array]) for (const n of [0, 63, 64, 65, 1000, 784 * 40 + 1]) for (const kept of [false, true]) {
+          const draw = (f) => {
+            useNormalPairs(f);
+            const rng = createRng(seed), out = new T(n);
+            if (kept) rng.normal();
+            rng.fillNormal(out, mu, sigma);
+            return [...out, rng.uniform(), rng.normal()];
+          };
+          const js = draw(null), native = draw(addon.normalPairs);
+          compared += js.length;
+          for (let i = 0; i < js.length; i++) if (!Object.is(js[i], native[i])) differ++;
+        }
+      console.log(JSON.stringify({ isa: addon.isa(), compared, differ }));`;
+    const native = nativeKernelsOrWhy();
+    const X86 = ["avx512", "avx2", "sse2"];
+    const levels = !native.available ? [] : X86.includes(native.isa) ? X86.slice(X86.indexOf(native.isa)) : [native.isa];
+    for (const isa of levels) {
+      it(`on ${isa}, fillNormal's numbers and the stream after them are JavaScript's, bit for bit`, () => {
+        const r = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, ADVLAB_NATIVE_ISA: isa } }));
+        expect(r.isa).to.equal(isa);
+        expect(r.compared).to.be.above(2_000_000);
+        expect(r.differ).to.equal(0);
+      });
+    }
+    if (native.available) {
+      it("normalPairs refuses an out it cannot fill, naming the argument", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const addon = require(NATIVE_PATH) as { normalPairs: (...a: unknown[]) => number };
+        expect(() => addon.normalPairs(new Uint8Array(8), 0, 1, 0, 0, 1)).to.throw(/normalPairs: out must be a Float32Array or a Float64Array/);
+        expect(() => addon.normalPairs(new Float32Array(8), 3, 3, 0, 0, 1)).to.throw(/6 numbers from 3 pass the end of out \(8 numbers\)/);
+        expect(() => addon.normalPairs(new Float32Array(8), 0.5, 1, 0, 0, 1)).to.throw(/start must be a whole number >= 0, got 0.5/);
+        expect(() => addon.normalPairs(new Float32Array(8), 0, 1, 2 ** 33, 0, 1)).to.throw(/state must be a 32-bit whole number/);
+        expect(() => addon.normalPairs(new Float32Array(8), 0, 1, 0, NaN, 1)).to.throw(/mu and sigma must be finite/);
+        expect(() => addon.normalPairs(new Float32Array(8), 0, 1)).to.throw(/expected 6 arguments/);
+      });
     }
   });
 });

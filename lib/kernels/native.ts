@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { KernelExports, WasmMemory } from "./wasm";
+import { NormalPairs, useNormalPairs } from "../util/random";
 
 /**
  * The native kernels (native/*.cc -> build/Release/advlab_native.node, built by node-gyp when
@@ -25,6 +26,7 @@ interface NativeAddon {
     lossOut: number, gradOut: number, scratch: number): void;
   descendRange(mem: Uint8Array, net: number, prog: number, i0: number, i1: number, scratch: number): void;
   groupScratchBytes(mem: Uint8Array, net: number): number;
+  normalPairs: NormalPairs;
 }
 
 /** Where node-gyp puts the module (from dist/kernels or lib/kernels alike). */
@@ -72,6 +74,9 @@ export function nativeIsa(): NativeIsa {
  */
 export function nativeKernels(memory: WasmMemory): KernelExports {
   const a = addon();
+  // With the native kernels in use, the attacks' random starts are drawn by the module too:
+  // the same numbers (native/draws.h), a sixth of the time.
+  useNormalPairs(a.normalPairs);
   const mem = () => new Uint8Array(memory.buffer);
   return {
     feedforwardRange: (net, images, i0, i1, out, scratch) => a.feedforwardRange(mem(), net, images, i0, i1, out, scratch),

@@ -25,6 +25,21 @@ export interface Rng {
   shuffle<T extends { length: number; [i: number]: unknown }>(array: T): T;
 }
 
+/**
+ * Draws `pairs` whole pairs of fillNormal into out[start ...] from LCG state `state` (an int32)
+ * and returns the state after them: the same numbers as the loop below, computed elsewhere
+ * (the native module's vectorised draws, native/draws.h).
+ */
+export type NormalPairs = (out: Float32Array | Float64Array, start: number, pairs: number, state: number, mu: number, sigma: number) => number;
+let fastPairs: NormalPairs | null = null;
+/** Pairs at least this many go to `fastPairs` (a call costs about as much as a few pairs). */
+const FAST_PAIRS_FROM = 32;
+
+/** Has fillNormal draw its whole pairs with `f` (null: in JavaScript). */
+export function useNormalPairs(f: NormalPairs | null): void {
+  fastPairs = f;
+}
+
 /** A new stream from `seed`, a non-negative whole number. `createRng(7)` twice gives the same draws. */
 export function createRng(seed: number = DEFAULT_SEED): Rng {
   checkSeed(seed);
@@ -66,6 +81,11 @@ export function createRng(seed: number = DEFAULT_SEED): Rng {
       let i = 0;
       if (x !== null && out.length > 0) out[i++] = mu + sigma * standard();
       // Whole pairs: one log and one square root serve both numbers, as d3's second call recomputes them alike.
+      const pairs = (out.length - i) >> 1;
+      if (fastPairs && pairs >= FAST_PAIRS_FROM && (out instanceof Float32Array || out instanceof Float64Array)) {
+        state = fastPairs(out, i, pairs, state, mu, sigma);
+        i += 2 * pairs;
+      }
       let st = state;
       for (; i + 1 < out.length; i += 2) {
         let u: number, v: number, q: number;
