@@ -18,8 +18,8 @@ import {
   LAYER_COLS, LAYER_ROWS, LAYER_W, LOSS_BYTES, LOSS_COTANGENT, LOSS_KAPPA, LOSS_KIND, LOSS_MARGIN, LOSS_QUADRATIC,
   LOSS_SOFTMAX_CE, LOSS_TARGETED, NET_FIRST_LAYER, NET_LAYERS, PROG_BALL, PROG_BYTES, PROG_CLIP, PROG_EARLY_STOP,
   PROG_EPS, PROG_LABELS, PROG_LAM, PROG_LOSS, PROG_ORIGINS, PROG_PRIOR, PROG_STEPS, PROG_STEPS_USED, PROG_STEP_RULE,
-  PROG_STEP_SIZE, PROG_THRESHOLD, PROG_THRESHOLDED, PROG_X, SGD_ACTS, SGD_BARRIER, SGD_BATCH, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS,
-  SGD_N, SGD_ORDER, SGD_SCRATCH, SGD_SCRATCH_BYTES, SGD_SPINS, SGD_STOP, STEP_GRADIENT, STEP_L2, STEP_SIGN,
+  PROG_START, PROG_START_EPS, PROG_START_STATE, PROG_STEP_SIZE, PROG_THRESHOLD, PROG_THRESHOLDED, PROG_X, SGD_ACTS, SGD_BARRIER, SGD_BATCH, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS,
+  SGD_N, SGD_ORDER, SGD_SCRATCH, SGD_SCRATCH_BYTES, SGD_SPINS, SGD_STOP, START_UNIFORM_LINF, STEP_GRADIENT, STEP_L2, STEP_SIGN,
 } from "../lib/kernels/layout";
 
 // ---------------------------------------------------------------- network table
@@ -855,6 +855,41 @@ export function gradientRange(
  * images are updated in place and the steps each took written to PROG_STEPS_USED (when not 0).
  * scratch: groupScratchBytes.
  */
+// ---------------------------------------------------------------- uniform starts
+
+/** The seeded LCG's state k steps after `state` (lib/util/random.ts lcgJump). */
+function lcgJump(state: u32, k: u64): u32 {
+  let mul: u32 = 0x19660d, add: u32 = 0x3c6ef35f, accMul: u32 = 1, accAdd: u32 = 0;
+  while (k > 0) {
+    if (k & 1) {
+      accMul *= mul;
+      accAdd = accAdd * mul + add;
+    }
+    add = (mul + 1) * add;
+    mul *= mul;
+    k >>= 1;
+  }
+  return accMul * state + accAdd;
+}
+
+/**
+ * Images [i0, i1) of the program's uniform L-inf starts into x, in double precision as
+ * lib/model/starts.ts draws them: clip(origin + eps (2u - 1), 0, 1), then rounded to float32.
+ */
+function drawUniformStarts(prog: usize, x: usize, origins: usize, d: i32, i0: i32, i1: i32): void {
+  const state0 = load<u32>(prog + PROG_START_STATE), eps = load<f64>(prog + PROG_START_EPS);
+  for (let i = i0; i < i1; i++) {
+    let st = lcgJump(state0, <u64>i * <u64>d);
+    const row = <usize>i * (<usize>d << 2);
+    for (let p = 0; p < d; p++) {
+      st = st * 0x19660d + 0x3c6ef35f;
+      const o = row + (<usize>p << 2);
+      const v = <f64>load<f32>(origins + o) + eps * (2.0 * (<f64>st * (1.0 / 4294967296.0)) - 1.0);
+      store<f32>(x + o, <f32>(v > 0 ? (v < 1 ? v : 1.0) : 0.0));
+    }
+  }
+}
+
 export function descendRange(net: usize, prog: usize, i0: i32, i1: i32, scratch: usize): void {
   const L = layers(net);
   const d = colsOf(net, 0);
@@ -872,6 +907,7 @@ export function descendRange(net: usize, prog: usize, i0: i32, i1: i32, scratch:
   const targeted = load<i32>(prog + PROG_LOSS + LOSS_TARGETED) != 0;
   const g = groupScratchAt(net, scratch);
   const tx = g.tx, tt = g.tt, to = g.to, tg = g.tg;
+  if (load<i32>(prog + PROG_START) == START_UNIFORM_LINF && origins != 0) drawUniformStarts(prog, x, origins, d, i0, i1);
   for (let i = i0; i < i1; i += 4) {
     if (cancelled()) return;
     const m = min(4, i1 - i);

@@ -215,6 +215,11 @@ struct Check {
     memcpy(&v, base + at, 4);
     return v;
   }
+  double f64(uint64_t at) const {
+    double v;
+    memcpy(&v, base + at, 8);
+    return v;
+  }
   float* fp(uint64_t at) const { return (float*)(base + at); }
   const int32_t* cancelWord() const { return (const int32_t*)(base + CANCEL_FLAG); }
 };
@@ -399,6 +404,32 @@ napi_value GradientRange(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+/** The seeded LCG's state k steps after `state` (lib/util/random.ts lcgJump). */
+uint32_t lcgJump(uint32_t state, uint64_t k) {
+  uint32_t mul = 0x19660d, add = 0x3c6ef35f, accMul = 1, accAdd = 0;
+  for (; k > 0; k >>= 1) {
+    if (k & 1) {
+      accMul *= mul;
+      accAdd = accAdd * mul + add;
+    }
+    add = (mul + 1) * add;
+    mul *= mul;
+  }
+  return accMul * state + accAdd;
+}
+
+/** Images [i0, i1) of uniform L-inf starts into x: clip(origin + eps (2u - 1), 0, 1) in double, then float (lib/model/starts.ts). */
+void drawUniformStarts(float* x, const float* origins, long d, long i0, long i1, uint32_t state0, double eps) {
+  for (long i = i0; i < i1; i++) {
+    uint32_t st = lcgJump(state0, (uint64_t)i * (uint64_t)d);
+    for (long p = i * d; p < (i + 1) * d; p++) {
+      st = st * 0x19660du + 0x3c6ef35fu;
+      const double v = (double)origins[p] + eps * (2.0 * ((double)st * (1.0 / 4294967296.0)) - 1.0);
+      x[p] = (float)(v > 0 ? (v < 1 ? v : 1.0) : 0.0);
+    }
+  }
+}
+
 napi_value DescendRange(napi_env env, napi_callback_info info) {
   Check c{env, "descendRange"};
   double a[6] = {};
@@ -430,6 +461,18 @@ napi_value DescendRange(napi_env env, napi_callback_info info) {
   if (used != 0 && !rowsRegion(c, "PROG_STEPS_USED", used, i0, i1, 1)) return nullptr;
   const GroupLayout lay = advlabGroupLayout(&net);
   if (!c.region("scratch", (uint64_t)a[5], lay.total, 4)) return nullptr;
+  const int32_t start = c.i32(prog + PROG_START);
+  if (start != START_GIVEN && start != START_UNIFORM_LINF) {
+    return c.fail("PROG_START is %d, not %d (given) or %d (uniform in the L-inf ball)", start, START_GIVEN, START_UNIFORM_LINF), nullptr;
+  }
+  if (start == START_UNIFORM_LINF) {
+    if (origins == 0) return c.fail("PROG_START is %d (uniform in the L-inf ball) but PROG_ORIGINS is 0", start), nullptr;
+    const double eps = c.f64(prog + PROG_START_EPS);
+    if (!(eps >= 0 && eps <= 1e300)) return c.fail("PROG_START_EPS is %g, not a finite number >= 0", eps), nullptr;
+    // Before the kernel, in the thread's ordinary floating-point mode (no flushing): the numbers
+    // are JavaScript's, bit for bit (lib/model/starts.ts).
+    drawUniformStarts(c.fp(x), c.fp(origins), (long)d, i0, i1, c.u32(prog + PROG_START_STATE), eps);
+  }
   J.net = &net;
   J.x = c.fp(x);
   J.labels = c.base + labels;

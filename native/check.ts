@@ -568,6 +568,11 @@ function checkValidation(): void {
   badProg("rule", (i) => { i[L.PROG_STEP_RULE / 4] = 3; }, /PROG_STEP_RULE is 3/);
   badProg("ball", (i) => { i[L.PROG_BALL / 4] = 5; }, /PROG_BALL is 5/);
   badProg("loss kind", (i) => { i[(L.PROG_LOSS + L.LOSS_KIND) / 4] = L.LOSS_COTANGENT; }, /PROG_LOSS LOSS_KIND is 3/);
+  badProg("start kind", (i) => { i[L.PROG_START / 4] = 2; }, /PROG_START is 2, not 0 \(given\) or 1/);
+  badProg("uniform start without origins", (i) => { i[L.PROG_START / 4] = L.START_UNIFORM_LINF; i[L.PROG_ORIGINS / 4] = 0; i[L.PROG_BALL / 4] = L.BALL_NONE; },
+    /PROG_START is 1 \(uniform in the L-inf ball\) but PROG_ORIGINS is 0/);
+  badProg("uniform start eps", (i) => { i[L.PROG_START / 4] = L.START_UNIFORM_LINF; new Float64Array(i.buffer, i.byteOffset + L.PROG_START_EPS, 1)[0] = NaN; },
+    /PROG_START_EPS is nan/);
   expectThrow("prog past end", () => native.descendRange(M(), net.ptr, end - 40, 0, 4, scratch), /program region/);
   progWith(() => {});
   expectThrow("descend scratch", () => native.descendRange(M(), net.ptr, prog, 0, 4, end - 128), /scratch region/);

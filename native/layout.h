@@ -47,10 +47,15 @@
 #define PROG_THRESHOLDED 52
 #define PROG_THRESHOLD 56
 #define PROG_LOSS 64
-#define PROG_BYTES 80
+#define PROG_START 80
+#define PROG_START_STATE 84
+#define PROG_START_EPS 88
+#define PROG_BYTES 96
 #define STEP_GRADIENT 0
 #define STEP_SIGN 1
 #define STEP_L2 2
+#define START_GIVEN 0
+#define START_UNIFORM_LINF 1
 #define BALL_NONE 0
 #define BALL_LINF 1
 #define BALL_L2 2

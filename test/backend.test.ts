@@ -4,6 +4,7 @@ import { nativeBackend, wasmBackend } from "../dist/kernels/backend";
 import { nativeKernelsOrWhy } from "../dist/kernels/native";
 import { interruptWork, InterruptedError } from "../dist/util/work";
 import { referenceBackend } from "../dist/model/reference-backend";
+import { fillUniformLinfStarts } from "../dist/model/starts";
 import { runAsync, runSync } from "../dist/util/work";
 import { CANCEL_FLAG } from "../dist/kernels/layout";
 import { WASM_PATHS } from "../dist/kernels/wasm";
@@ -239,6 +240,39 @@ for (const under of KERNEL_BACKENDS) {
         }
       });
     }
+
+    it("draws uniform L-inf starts in the kernels bit for bit as JavaScript does (every chunk and thread, float32), and descends from them as the reference does", () => {
+      const sizes = [784, 30, 10];
+      const model = randomModel(sizes, ["relu", "identity"], 21);
+      // 700 images: several chunks (the first ones small), so chunks and threads start mid-stream.
+      const n = 700, d = 784;
+      const origins = Float32Array.from(mnist.test.images.subarray(0, n * d));
+      const labels = mnist.test.labels.subarray(0, n);
+      const stream = createRng(5);
+      stream.uniform();
+      const starts = { kind: "uniform-linf" as const, state: stream.claimUniforms(n * d), eps: 0.1 };
+      const expected = new Float32Array(n * d);
+      fillUniformLinfStarts(starts, 0, origins, expected, d);
+      const base: DescentProgram = {
+        starts, labels, loss: LOSSES[1], steps: 0, step: "sign", stepSize: 0.01, priorTargets: null, lam: 0,
+        origins, ball: "linf", eps: 0.1, clip: true, earlyStop: false,
+      };
+      for (const threads of [1, 2]) {
+        const drawn = withThreads(threads, () => runSync(under.descend(model, base)).images);
+        expect(sameBits(drawn, expected), `${threads} thread(s)`).to.equal(true);
+      }
+      // The same numbers as drawing from the stream one uniform at a time (the original formula).
+      const rng = createRng(5);
+      rng.uniform();
+      const direct = Float32Array.from(origins, (c) => Math.min(1, Math.max(0, c + 0.1 * (2 * rng.uniform() - 1))));
+      expect(sameBits(direct, expected)).to.equal(true);
+      expect(stream.uniform()).to.equal(rng.uniform());
+      // Some pixels clipped at 0 and 1, the rest moved by less than eps.
+      expect(expected.some((x, i) => x === 0 && origins[i] < 0.1 && origins[i] > 0)).to.equal(true);
+      expect(expected.some((x, i) => x === 1 && origins[i] < 1)).to.equal(true);
+      const steps = { ...base, steps: 5, origins: origins.subarray(0, 40 * d), labels: labels.subarray(0, 40) };
+      expect(maxAbsDiff(runSync(under.descend(model, steps)).images, runSync(referenceBackend.descend(model, steps)).images)).to.be.below(1e-4);
+    });
 
     it("descent through an input threshold (BPDA) agrees with the reference: the network sees the binarised image, pixels that cross 0.5 flip what it sees", () => {
       // Pixels start at 0.1, 0.3, 0.45, 0.55, 0.7 or 0.9 and move by sign steps of 0.03 (clipped at 0 and 1):

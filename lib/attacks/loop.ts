@@ -158,8 +158,12 @@ function* attackWork(model: Classifier, p: Prepared, onProgress?: (done: number,
   for (let r = 0; r < p.restarts; r++) {
     // Drawn chunk by chunk as the backend asks (on the kernels, while the previous chunk computes).
     const norm = p.program.ball === "l2" ? "l2" : "linf";
-    const starts = (i0: number, i1: number, out: Float32Array | Float64Array) =>
-      drawStarts(p.start, rng, p.clean.subarray(i0 * d, i1 * d), out, d, p.program.eps, norm);
+    // Uniform L-inf starts take one uniform a pixel: the run claims its part of the stream and
+    // the backend draws it where the images are (the kernels: on every thread, in place).
+    const starts: DescentProgram["starts"] = p.start === "uniform" && norm === "linf"
+      ? { kind: "uniform-linf", state: rng.claimUniforms(p.n * d), eps: p.program.eps }
+      : (i0: number, i1: number, out: Float32Array | Float64Array) =>
+        drawStarts(p.start, rng, p.clean.subarray(i0 * d, i1 * d), out, d, p.program.eps, norm);
     const run = yield* descentWork(model, { ...p.program, starts }, (done) => onProgress?.(r * p.n + done, total));
     checkDiverged(run.images, d, p.program);
     if (best === null) {

@@ -1,4 +1,5 @@
 import type { Rng } from "../util/random";
+import { fillUniformLinfStarts } from "../model/starts";
 
 /**
  * Where the attack loop starts, drawn in this one place (the article's noise, the fast
@@ -14,9 +15,6 @@ export type StartName = "noise" | "clean" | "uniform";
 export const START_MEAN = 0.5;
 export const START_SD = 0.3;
 
-/** Uniform draws are made a block at a time into this reused buffer (512 KB). */
-const uniformBlock = new Float64Array(1 << 16);
-
 /**
  * Fills `out` (n x d) with starting images for the clean images `clean` (n x d), drawing from
  * `rng` image after image, pixel after pixel.
@@ -30,11 +28,7 @@ export function drawStarts(
   } else if (kind === "clean") {
     for (let p = 0; p < out.length; p++) out[p] = clean[p];
   } else if (norm === "linf") {
-    for (let p0 = 0; p0 < out.length; p0 += uniformBlock.length) {
-      const m = Math.min(uniformBlock.length, out.length - p0);
-      rng.fillUniform(uniformBlock.subarray(0, m));
-      inLinfBall(clean, out, uniformBlock, eps, p0, m);
-    }
+    fillUniformLinfStarts({ kind: "uniform-linf", state: rng.claimUniforms(out.length), eps }, 0, clean, out, d);
   } else {
     // A uniform point of the d-dimensional L2 ball: a Gaussian direction, radius eps * U^(1/d).
     const dir = new Float64Array(d);
@@ -48,10 +42,3 @@ export function drawStarts(
   }
 }
 
-/** out[p0 + q] = clean[p0 + q] + eps (2 u[q] - 1), clipped to [0, 1], for q < m (its own function: V8 optimizes the loop alone). */
-function inLinfBall(clean: ArrayLike<number>, out: Float32Array | Float64Array, u: Float64Array, eps: number, p0: number, m: number): void {
-  for (let q = 0; q < m; q++) {
-    const x = clean[p0 + q] + eps * (2 * u[q] - 1);
-    out[p0 + q] = x < 0 ? 0 : x > 1 ? 1 : x;
-  }
-}

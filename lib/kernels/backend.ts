@@ -7,7 +7,8 @@ import { InterruptedError } from "../util/work";
 import type { Pending, Work } from "../util/work";
 
 const KERNEL_WHAT = "the fast kernels";
-import { createRng } from "../util/random";
+import { createRng, lcgJump } from "../util/random";
+import { fillUniformLinfStarts, originsOf } from "../model/starts";
 import { KernelEngine, kernelEngine, KernelKind } from "./pool";
 import { Arena } from "./arena";
 import { feedforwardScratchBytes, freeNetwork, lineUp, NetHandle, uploadModel } from "./net";
@@ -15,7 +16,7 @@ import {
   BALL_L2, BALL_LINF, BALL_NONE, CANCEL_FLAG, LOSS_BYTES, LOSS_COTANGENT, LOSS_KAPPA, LOSS_KIND, LOSS_MARGIN,
   LOSS_QUADRATIC, LOSS_SOFTMAX_CE, LOSS_TARGETED, PROG_BALL, PROG_BYTES, PROG_CLIP, PROG_EARLY_STOP, PROG_EPS,
   PROG_LABELS, PROG_LAM, PROG_LOSS, PROG_ORIGINS, PROG_PRIOR, PROG_STEPS, PROG_STEPS_USED, PROG_STEP_RULE,
-  PROG_STEP_SIZE, PROG_THRESHOLD, PROG_THRESHOLDED, PROG_X, SGD_ACTS, SGD_BATCH, SGD_BYTES, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS, SGD_N,
+  PROG_START, PROG_START_EPS, PROG_START_STATE, PROG_STEP_SIZE, PROG_THRESHOLD, PROG_THRESHOLDED, PROG_X, START_GIVEN, START_UNIFORM_LINF, SGD_ACTS, SGD_BATCH, SGD_BYTES, SGD_DELTAS, SGD_ETA, SGD_IMAGES, SGD_LABELS, SGD_LOSS, SGD_N,
   SGD_ORDER, SGD_SCRATCH, SGD_SCRATCH_BYTES, SGD_SPINS, STEP_GRADIENT, STEP_L2, STEP_SIGN,
 } from "./layout";
 
@@ -238,8 +239,18 @@ function* descend(engine: KernelEngine, model: DenseModel, program: DescentProgr
     const scratch = mem.take(stride * engine.threadCount);
     const fill = (set: (typeof sets)[number], i0: number, m: number) => {
       const x = arena.f32(set.x, m * d);
-      if (typeof program.starts === "function") program.starts(i0, i0 + m, x);
-      else x.set(program.starts.subarray(i0 * d, (i0 + m) * d));
+      const starts = program.starts;
+      arena.i32(set.prog + PROG_START, 1)[0] = START_GIVEN;
+      if (typeof starts === "function") starts(i0, i0 + m, x);
+      else if (!("kind" in starts)) x.set(starts.subarray(i0 * d, (i0 + m) * d));
+      else if (set.origins) {
+        // Drawn by the kernels, each thread its own images, from this chunk's place in the stream.
+        arena.i32(set.prog + PROG_START, 1)[0] = START_UNIFORM_LINF;
+        arena.i32(set.prog + PROG_START_STATE, 1)[0] = lcgJump(starts.state, i0 * d);
+        new Float64Array(arena.memory.buffer, set.prog + PROG_START_EPS, 1)[0] = starts.eps;
+      } else {
+        fillUniformLinfStarts(starts, i0, originsOf(program).subarray(i0 * d, (i0 + m) * d), x, d);
+      }
       arena.u8(set.labels, m).set(program.labels.subarray(i0, i0 + m));
       if (set.prior) arena.f32(set.prior, m * d).set(program.priorTargets!.subarray(i0 * d, (i0 + m) * d));
       if (set.origins) arena.f32(set.origins, m * d).set(program.origins!.subarray(i0 * d, (i0 + m) * d));

@@ -80,12 +80,26 @@ export const PROG_THRESHOLDED = 52;
 export const PROG_THRESHOLD = 56;
 /** The program's loss block (LOSS_BYTES); its `targeted` also sets the direction's sign. */
 export const PROG_LOSS = 64;
-export const PROG_BYTES = 80;
+/**
+ * i32: where the images start. START_GIVEN: PROG_X holds the starts. START_UNIFORM_LINF: the kernel
+ * draws them in place of image i's pixels, clip(origin + eps (2u - 1), 0, 1) with u the uniforms
+ * i d, i d + 1, ... of the seeded LCG from PROG_START_STATE (lib/model/starts.ts), as JavaScript does.
+ */
+export const PROG_START = 80;
+/** u32: the LCG state before the first uniform of image 0 of the program. */
+export const PROG_START_STATE = 84;
+/** f64: the ball's radius in double precision, as the JavaScript draw uses it. */
+export const PROG_START_EPS = 88;
+export const PROG_BYTES = 96;
 
 /** Step rules (PROG_STEP_RULE). */
 export const STEP_GRADIENT = 0;
 export const STEP_SIGN = 1;
 export const STEP_L2 = 2;
+
+/** Starts (PROG_START). */
+export const START_GIVEN = 0;
+export const START_UNIFORM_LINF = 1;
 
 /** Balls (PROG_BALL). */
 export const BALL_NONE = 0;

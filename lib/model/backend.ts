@@ -1,4 +1,5 @@
 import type { Work } from "../util/work";
+import type { UniformLinfStarts } from "./starts";
 
 /**
  * What a compute backend does for a dense network, and the plain data it does it on. The
@@ -67,9 +68,11 @@ export interface DescentProgram {
    * n x d starting images (float64, so the reference starts exactly where the article's attacks
    * do), or a function that writes images [i0, i1) into `out` ((i1 - i0) x d numbers) when the
    * backend needs them: backends call it over consecutive ranges in order, so it may draw random
-   * numbers, and the kernels' backend calls it while the previous chunk computes.
+   * numbers, and the kernels' backend calls it while the previous chunk computes. Or uniform
+   * starts in the L-inf ball around `origins` from a claimed part of a seeded stream (see
+   * UniformLinfStarts), which the kernels draw themselves, on every thread.
    */
-  starts: Float32Array | Float64Array | StartFill;
+  starts: Float32Array | Float64Array | StartFill | UniformLinfStarts;
   /** n labels: the true label (untargeted) or the target (targeted), each < classes. */
   labels: Uint8Array;
   loss: LossSpec;

@@ -1,6 +1,7 @@
 import type { DescentProgram, DescentResult, GradientResult } from "./backend";
 import type { Work } from "../util/work";
 import { argmaxRow } from "../util/argmax";
+import { fillUniformLinfStarts, originsOf } from "./starts";
 
 /**
  * The attack loop, written once in plain float64 code over any model that gives batched loss
@@ -79,8 +80,10 @@ export function* runDescent(source: GradientSource, program: DescentProgram): Wo
   const d = model.inputSize, k = model.classes;
   const n = program.labels.length;
   const x = new Float64Array(n * d);
-  if (typeof program.starts === "function") program.starts(0, n, x);
-  else x.set(program.starts);
+  const starts = program.starts;
+  if (typeof starts === "function") starts(0, n, x);
+  else if ("kind" in starts) fillUniformLinfStarts(starts, 0, originsOf(program), x, d);
+  else x.set(starts);
   const stepsUsed = new Int32Array(n);
   const moving = new Uint8Array(n).fill(1);
   const sign = program.loss.targeted ? -1 : 1;

@@ -13,6 +13,11 @@ export const DEFAULT_SEED = 0;
 export interface Rng {
   /** Uniform in [0, 1). */
   uniform(): number;
+  /**
+   * Moves the stream past the next `count` uniforms and returns the state they start from, for
+   * a caller that draws them itself (lcgJump): the stream goes on as if they had been drawn.
+   */
+  claimUniforms(count: number): number;
   /** out[i] = uniform() for every i in order (the same numbers, faster). */
   fillUniform(out: Float32Array | Float64Array): void;
   /** Normal with mean `mu` and standard deviation `sigma`. */
@@ -40,12 +45,33 @@ export function useNormalPairs(f: NormalPairs | null): void {
   fastPairs = f;
 }
 
+/** d3-random's LCG: state = MUL * state + INC mod 2^32; a uniform is the state / 2^32. */
+export const LCG_MUL = 0x19660d, LCG_INC = 0x3c6ef35f, LCG_EPS = 1 / 0x100000000;
+
+/**
+ * The LCG state `k` steps after `state` (an int32; k a whole number below 2^53), in log2 k
+ * steps (Brown's skip-ahead): whoever knows where a stream starts can draw any part of it.
+ */
+export function lcgJump(state: number, k: number): number {
+  let mul = LCG_MUL, add = LCG_INC, accMul = 1, accAdd = 0;
+  while (k > 0) {
+    if (k % 2 === 1) {
+      accMul = Math.imul(accMul, mul);
+      accAdd = (Math.imul(accAdd, mul) + add) | 0;
+    }
+    add = Math.imul((mul + 1) | 0, add);
+    mul = Math.imul(mul, mul);
+    k = Math.floor(k / 2);
+  }
+  return (Math.imul(accMul, state) + accAdd) | 0;
+}
+
 /** A new stream from `seed`, a non-negative whole number. `createRng(7)` twice gives the same draws. */
 export function createRng(seed: number = DEFAULT_SEED): Rng {
   checkSeed(seed);
   // d3-random's lcg: state = mul * state + inc (as float64, exact below 2^53), then its low 32 bits;
   // Math.imul gives the same low 32 bits of the product in integer arithmetic, four times faster.
-  const MUL = 0x19660d, INC = 0x3c6ef35f, EPS = 1 / 0x100000000;
+  const MUL = LCG_MUL, INC = LCG_INC, EPS = LCG_EPS;
   let state = (0 <= seed && seed < 1 ? seed / EPS : Math.abs(seed)) | 0;
   const uniform = () => (state = (Math.imul(MUL, state) + INC) | 0, EPS * (state >>> 0));
   // d3-random's polar method keeps the pair's second number (x) for the next call, and r with it.
@@ -68,6 +94,11 @@ export function createRng(seed: number = DEFAULT_SEED): Rng {
   return {
     uniform,
     normal: (mu = 0, sigma = 1) => mu + sigma * standard(),
+    claimUniforms(count) {
+      const from = state;
+      state = lcgJump(state, count);
+      return from;
+    },
     fillUniform(out) {
       // The state in a local while the loop runs: a closure variable costs a load and a store per draw.
       let st = state;
