@@ -190,6 +190,15 @@ function descentChunk(steps: number, threads: number): number {
   return Math.min(4096, Math.max(group, Math.ceil(want / group) * group));
 }
 
+/**
+ * Images a thread claims at a time in a descent job: about 8 claims a thread, in whole groups
+ * of 8 images (the native kernels' group). Each image descends alone, so the bits do not depend
+ * on who takes which; the threads balance the work between them.
+ */
+function descentSlice(m: number, threads: number): number {
+  return threads <= 1 ? 0 : Math.max(8, Math.ceil(m / (8 * threads) / 8) * 8);
+}
+
 /** Writes a descent program block at `prog` (the pointers given; 0 for none). */
 function writeProgram(
   arena: Arena, prog: number, p: { x: number; labels: number; prior: number; origins: number; used: number },
@@ -262,7 +271,10 @@ function* descend(engine: KernelEngine, model: DenseModel, program: DescentProgr
     if (n > 0) fill(sets[0], 0, Math.min(first, n));
     for (let i0 = 0, k = 0, m = Math.min(first, n); i0 < n; i0 += m, m = sizeAfter(m, i0), k++) {
       const set = sets[k % 2];
-      engine.start({ kernel: "descendRange", args: [net.ptr, set.prog, 0, m, scratch], splitAt: 2, scratchAt: 4, scratchStride: stride });
+      engine.start({
+        kernel: "descendRange", args: [net.ptr, set.prog, 0, m, scratch], splitAt: 2, scratchAt: 4, scratchStride: stride,
+        slice: descentSlice(m, engine.threadCount),
+      });
       if (i0 + m < n) fill(sets[(k + 1) % 2], i0 + m, sizeAfter(m, i0 + m));
       yield pendingJob(engine);
       checkInterrupt(engine, KERNEL_WHAT);

@@ -7,7 +7,7 @@ import { createSharedMemory, instantiate, kernelModule, KernelExports } from "./
 import { nativeKernels } from "./native";
 import { backendName } from "../model/backends";
 import {
-  APPEND_THREAD, CANCEL_AT, CONTROL_WORDS, DONE, FAILED, FN, HEALTH_WORDS, Job, KERNEL_NAMES, MAX_ARGS, NARGS, PROBE_FN,
+  APPEND_THREAD, CANCEL_AT, CONTROL_WORDS, DONE, FAILED, FN, NEXT, SLICE, HEALTH_WORDS, Job, KERNEL_NAMES, MAX_ARGS, NARGS, PROBE_FN,
   SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT, THREADS, KernelName,
 } from "./protocol";
 import { Pending, registerHost, runSync, WorkHost } from "../util/work";
@@ -224,6 +224,8 @@ export class KernelEngine implements WorkHost {
     c[APPEND_THREAD] = job.appendThread ? 1 : 0;
     c[THREADS] = threads;
     c[FAILED] = 0;
+    c[SLICE] = job.splitAt !== undefined && job.splitAt >= 0 ? Math.max(0, Math.floor(job.slice ?? 0)) : 0;
+    Atomics.store(c, NEXT, 0);
     this.args.set(job.args);
     this.jobThreads = threads;
     this.jobSeq++;

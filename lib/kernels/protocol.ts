@@ -22,6 +22,8 @@ export const SCRATCH_STRIDE = 6;
 export const APPEND_THREAD = 7;
 export const THREADS = 8;    // T of the current job
 export const FAILED = 9;     // a worker's kernel threw
+export const SLICE = 10;     // > 0: threads claim the split range this many at a time (0: fixed parts)
+export const NEXT = 11;      // the next unclaimed offset of a sliced range (atomic)
 export const CONTROL_WORDS = 16;
 export const MAX_ARGS = 16;
 
@@ -44,6 +46,13 @@ export interface Job {
   scratchAt?: number;
   scratchStride?: number;
   appendThread?: boolean;
+  /**
+   * With `splitAt`: instead of fixed parts, each thread claims `slice` units of the range at a
+   * time until none are left, so a thread slowed by the main thread or a busy core does less of
+   * the work. Only for kernels whose every unit is computed alone (the same bits whichever thread
+   * takes it, in whatever order).
+   */
+  slice?: number;
 }
 
 /** The arguments thread t of T passes to the kernel. */

@@ -8,7 +8,7 @@ import { instantiate, KernelExports, WasmMemory, WasmModule } from "./wasm";
 import { nativeKernels } from "./native";
 import type { KernelKind } from "./pool";
 import {
-  APPEND_THREAD, DONE, FAILED, FN, HEALTH_WORDS, KERNEL_NAMES, NARGS, PROBE_FN, SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT,
+  APPEND_THREAD, DONE, FAILED, FN, HEALTH_WORDS, KERNEL_NAMES, NARGS, NEXT, PROBE_FN, SLICE, SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT,
   THREADS, threadArgs,
 } from "./protocol";
 
@@ -105,7 +105,18 @@ for (;;) {
         const a = threadArgs(args, control[NARGS], control[SPLIT_AT], control[SCRATCH_AT], control[SCRATCH_STRIDE],
           control[APPEND_THREAD] === 1, init.t, T);
         const fn = kernels[KERNEL_NAMES[control[FN]]] as (...xs: number[]) => void;
-        fn.apply(kernels as KernelExports, a);
+        const slice = control[SLICE], at = control[SPLIT_AT];
+        if (slice > 0) {
+          // Claim slices of the whole range until it is used up (the other threads do the same).
+          const start = args[at], end = args[at + 1];
+          for (let from = start + Atomics.add(control, NEXT, slice); from < end; from = start + Atomics.add(control, NEXT, slice)) {
+            a[at] = from;
+            a[at + 1] = Math.min(from + slice, end);
+            fn.apply(kernels as KernelExports, a);
+          }
+        } else {
+          fn.apply(kernels as KernelExports, a);
+        }
       }
     } catch {
       Atomics.store(control, FAILED, 1);
