@@ -618,7 +618,7 @@ napi_value NormalPairs(napi_env env, napi_callback_info info) {
     return c.fail("%.0f numbers from %.0f pass the end of out (%zu numbers)", 2 * a[1], a[0], length), nullptr;
   }
   if (!(a[2] >= -2147483648.0 && a[2] <= 4294967295.0 && a[2] == floor(a[2]))) return c.fail("state must be a 32-bit whole number, got %g", a[2]), nullptr;
-  if (!isfinite(a[3]) || !isfinite(a[4])) return c.fail("mu and sigma must be finite, got %g and %g", a[3], a[4]), nullptr;
+  // mu and sigma may be anything, NaN and infinities included: the numbers are then JavaScript's too.
   const uint32_t state = (uint32_t)(int64_t)a[2];
   const long start = (long)a[0], pairs = (long)a[1];
   float* out32 = type == napi_float32_array ? (float*)data + start : nullptr;
