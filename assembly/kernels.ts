@@ -656,9 +656,9 @@ function groupBackward(net: usize, g: GroupScratch, kind: i32, kappa: f32, targe
     xv = f32x4.sub(xv, f32x4.mul(eta4, sign ? signOf(u) : u));
     if (linf) {
       const ov = v128.load(o + off);
-      xv = f32x4.min(f32x4.max(xv, f32x4.sub(ov, eps4)), f32x4.add(ov, eps4));
+      xv = clampInto(xv, f32x4.sub(ov, eps4), f32x4.add(ov, eps4));
     }
-    if (clip) xv = f32x4.min(f32x4.max(xv, zero), one);
+    if (clip) xv = clampInto(xv, zero, one);
     v128.store(x + off, xv);
   }
   for (let c = c4; c < d; c++) {
@@ -670,11 +670,26 @@ function groupBackward(net: usize, g: GroupScratch, kind: i32, kappa: f32, targe
     xs = xs - eta * (sign ? signOfScalar(u) : u);
     if (linf) {
       const os = load<f32>(o + off);
-      xs = Mathf.min(Mathf.max(xs, os - eps), os + eps);
+      xs = clampScalar(xs, os - eps, os + eps);
     }
-    if (clip) xs = Mathf.min(Mathf.max(xs, 0), 1);
+    if (clip) xs = clampScalar(xs, 0, 1);
     store<f32>(x + off, xs);
   }
+}
+
+/**
+ * x raised to lo, then lowered to hi, lane by lane: (x < lo ? lo : x), then (hi < y ? hi : y).
+ * A NaN x stays NaN (the caller reports divergence). Pseudo-min/max are one instruction each;
+ * f32x4.min/max, which also order -0 below +0, take several.
+ */
+@inline function clampInto(x: v128, lo: v128, hi: v128): v128 {
+  return f32x4.pmin(f32x4.pmax(x, lo), hi);
+}
+
+/** clampInto for one number, with the same comparisons. */
+@inline function clampScalar(x: f32, lo: f32, hi: f32): f32 {
+  const y = x < lo ? lo : x;
+  return hi < y ? hi : y;
 }
 
 function movePassAny(x: usize, g: usize, xt: usize, o: usize, d: i32, eta: f32, lam: f32, eps: f32,
@@ -738,13 +753,13 @@ function moveWithNorms(x: usize, g: usize, xt: usize, o: usize, d: i32, rule: i3
     for (let c = 0; c < c4; c += 4) {
       const off = <usize>c << 2;
       let xv = shrink ? madd(v128.load(g + off), f4, v128.load(o + off)) : v128.load(x + off);
-      if (clip) xv = f32x4.min(f32x4.max(xv, zero), one);
+      if (clip) xv = clampInto(xv, zero, one);
       v128.store(x + off, xv);
     }
     for (let c = c4; c < d; c++) {
       const off = <usize>c << 2;
       let xs = shrink ? smadd(load<f32>(g + off), f, load<f32>(o + off)) : load<f32>(x + off);
-      if (clip) xs = Mathf.min(Mathf.max(xs, 0), 1);
+      if (clip) xs = clampScalar(xs, 0, 1);
       store<f32>(x + off, xs);
     }
   }
