@@ -295,6 +295,16 @@ describe("engine", () => {
       }
     });
 
+    it("a kernel that throws on a worker fails the call with the kernel's own message, and the next call works", () => {
+      const engine = kernelEngine();
+      const end = engine.memory.buffer.byteLength;
+      // No network table at the arena's base and a program past the end of memory: the native module
+      // refuses the table, naming it; WebAssembly traps on the program.
+      engine.start({ kernel: "descendRange", args: [engine.arena.base, end - 8, 0, 4, engine.arena.base], splitAt: 2 });
+      expect(() => engine.finish()).to.throw(/^kernel descendRange failed on a worker thread: (descendRange: (network table at \d+|program region)|memory access out of bounds)/);
+      expect(feedforwardBatch(net, images.subarray(0, 784))).to.have.length(10);
+    });
+
     it("a worker that stops during a job fails that call with an error naming the worker, and the next call works", async function () {
       this.timeout(60_000);
       const file = script("lost-worker.cjs", `

@@ -7,7 +7,7 @@ import { createSharedMemory, instantiate, kernelModule, KernelExports } from "./
 import { nativeKernels } from "./native";
 import { backendName } from "../model/backends";
 import {
-  APPEND_THREAD, CANCEL_AT, CONTROL_WORDS, DONE, FAILED, FN, NEXT, SLICE, HEALTH_WORDS, Job, KERNEL_NAMES, MAX_ARGS, NARGS, PROBE_FN,
+  APPEND_THREAD, CANCEL_AT, CONTROL_WORDS, DONE, FAILED, FAILURE_BYTES, FN, NEXT, SLICE, HEALTH_WORDS, Job, KERNEL_NAMES, MAX_ARGS, NARGS, PROBE_FN,
   SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT, THREADS, KernelName,
 } from "./protocol";
 import { Pending, registerHost, runSync, WorkHost } from "../util/work";
@@ -61,6 +61,8 @@ export class KernelEngine implements WorkHost {
   private readonly args = new Float64Array(new SharedArrayBuffer(MAX_ARGS * 8));
   private readonly timing = new Float64Array(new SharedArrayBuffer(MAX_THREADS * 8));
   private readonly probeBarrier = new Int32Array(new SharedArrayBuffer(12));
+  /** The first failing worker's error message (UTF-8, FAILURE_BYTES at most) and its length. */
+  private readonly failure = new Uint8Array(new SharedArrayBuffer(FAILURE_BYTES + 4));
   private health = new Int32Array(new SharedArrayBuffer(MAX_THREADS * HEALTH_WORDS * 4));
   private workers: Worker[] = [];
   /** Threads asked for (setThreads / ADVLAB_THREADS); false: the default, which may drop to 1 on a loaded machine. */
@@ -130,7 +132,7 @@ export class KernelEngine implements WorkHost {
     const worker = new Worker(script, {
       workerData: {
         kind: this.kind, module: this.kind === "wasm" ? kernelModule() : null, memory: this.memory, control: this.control.buffer, args: this.args.buffer,
-        health: this.health.buffer, timing: this.timing.buffer, probeBarrier: this.probeBarrier.buffer, t, seq: Atomics.load(this.control, SEQ),
+        health: this.health.buffer, timing: this.timing.buffer, probeBarrier: this.probeBarrier.buffer, failure: this.failure.buffer, t, seq: Atomics.load(this.control, SEQ),
       },
     });
     // The new thread's id, known before it runs any code (it may be lost before it could tell
@@ -326,7 +328,11 @@ export class KernelEngine implements WorkHost {
   private collect(): void {
     const kernel = this.running;
     this.running = null;
-    if (this.control[FAILED]) throw new Error(`kernel ${kernel} failed on a worker thread`);
+    if (this.control[FAILED]) {
+      const length = new DataView(this.failure.buffer).getUint32(FAILURE_BYTES, true);
+      const why = new TextDecoder().decode(this.failure.slice(0, Math.min(length, FAILURE_BYTES)));
+      throw new Error(`kernel ${kernel} failed on a worker thread${why ? `: ${why}` : ""}`);
+    }
   }
 
   /**

@@ -25,6 +25,8 @@ export const FAILED = 9;     // a worker's kernel threw
 export const SLICE = 10;     // > 0: threads claim the split range this many at a time (0: fixed parts)
 export const NEXT = 11;      // the next unclaimed offset of a sliced range (atomic)
 export const CONTROL_WORDS = 16;
+/** Room for the first failing worker's error message (UTF-8 bytes; its length follows as a u32). */
+export const FAILURE_BYTES = 1024;
 export const MAX_ARGS = 16;
 
 /** FN of a job that runs no kernel: each thread times a fixed loop (the engine's load probe). */

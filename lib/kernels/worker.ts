@@ -8,7 +8,7 @@ import { instantiate, KernelExports, WasmMemory, WasmModule } from "./wasm";
 import { nativeKernels } from "./native";
 import type { KernelKind } from "./pool";
 import {
-  APPEND_THREAD, DONE, FAILED, FN, HEALTH_WORDS, KERNEL_NAMES, NARGS, NEXT, PROBE_FN, SLICE, SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT,
+  APPEND_THREAD, DONE, FAILED, FAILURE_BYTES, FN, HEALTH_WORDS, KERNEL_NAMES, NARGS, NEXT, PROBE_FN, SLICE, SCRATCH_AT, SCRATCH_STRIDE, SEQ, SPLIT_AT,
   THREADS, threadArgs,
 } from "./protocol";
 
@@ -22,6 +22,7 @@ interface WorkerInit {
   health: SharedArrayBuffer;
   timing: SharedArrayBuffer;
   probeBarrier: SharedArrayBuffer;
+  failure: SharedArrayBuffer;
   t: number;
   seq: number;
 }
@@ -48,6 +49,7 @@ const args = new Float64Array(init.args);
 const timing = new Float64Array(init.timing);
 
 const bar = new Int32Array(init.probeBarrier);
+const failure = new Uint8Array(init.failure);
 
 /** Plain arithmetic: `iterations` steps of a linear congruential generator. */
 function spin(iterations: number): number {
@@ -118,8 +120,13 @@ for (;;) {
           fn.apply(kernels as KernelExports, a);
         }
       }
-    } catch {
-      Atomics.store(control, FAILED, 1);
+    } catch (e) {
+      // The first failure of a job leaves its message for the engine's error.
+      if (Atomics.compareExchange(control, FAILED, 0, 1) === 0) {
+        const bytes = new TextEncoder().encode(String((e as Error)?.message ?? e)).subarray(0, FAILURE_BYTES);
+        failure.set(bytes);
+        new DataView(failure.buffer).setUint32(FAILURE_BYTES, bytes.length, true);
+      }
     }
     Atomics.add(control, DONE, 1);
     Atomics.notify(control, DONE);
