@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { knownFinite } from "../dist/util/validate";
+import { firstNonFiniteIndex, knownFinite } from "../dist/util/validate";
 import { concatDatasets, makeDataset, oneHot, sliceDataset } from "../dist";
 
 describe("dataset", () => {
@@ -47,6 +47,25 @@ describe("dataset", () => {
     expect(knownFinite(data.images.subarray(784, 2 * 784))).to.equal(true);
     expect(knownFinite(new Uint32Array(data.images.buffer, 0, 10))).to.equal(false);
     expect(knownFinite(Float32Array.from(data.images))).to.equal(false);
+  });
+
+  it("firstNonFiniteIndex finds the first NaN or infinity, or -1; makeDataset and concatDatasets name it", () => {
+    const x = Float32Array.from({ length: 5000 }, (_, i) => (i % 13) / 13);
+    expect(firstNonFiniteIndex(x)).to.equal(-1);
+    expect(firstNonFiniteIndex([])).to.equal(-1);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const y = x.slice();
+      y[4321] = bad;
+      y[4999] = NaN;
+      expect(firstNonFiniteIndex(y)).to.equal(4321);
+      expect(firstNonFiniteIndex(Float64Array.from(y))).to.equal(4321);
+    }
+    const images = new Float32Array(2 * 784);
+    images[784 + 9] = NaN;
+    expect(() => makeDataset(images, Uint8Array.of(1, 2))).to.throw(/dataset: image 1 pixel 9 is NaN, not a finite number/);
+    // A float64 pixel beyond float32's range is finite in its own set but not in the float32 copy.
+    const huge = makeDataset(Float64Array.from({ length: 784 }, (_, i) => (i === 5 ? 1e300 : 0)), Uint8Array.of(4));
+    expect(() => concatDatasets(a, huge)).to.throw(/dataset: image 2 pixel 5 is Infinity, not a finite number/);
   });
 
   it("oneHot(3) has a single 1 at index 3", () => {

@@ -5,7 +5,7 @@ import { lossSpec } from "../model/losses";
 import { backend } from "../model/backends";
 import { runDescent } from "../model/descent";
 import { createRng, DEFAULT_SEED } from "../util/random";
-import { checkCount, checkFinite, checkSeed } from "../util/validate";
+import { checkCount, checkFinite, checkSeed, firstNonFiniteIndex } from "../util/validate";
 import { runAsync, runSync, Work } from "../util/work";
 import { Criterion, misclassified, targeted } from "./criteria";
 import { attackResult, AttackResult } from "./result";
@@ -188,13 +188,11 @@ function* attackWork(model: Classifier, p: Prepared, onProgress?: (done: number,
 
 /** A NaN or infinite pixel after the loop means the steps diverged: say so, with the step settings. */
 export function checkDiverged(images: ArrayLike<number>, d: number, program: Omit<DescentProgram, "starts">): void {
-  for (let q = 0; q < images.length; q++) {
-    // x - x is 0 exactly for finite numbers (NaN and infinities give NaN): one subtraction a pixel.
-    if (images[q] - images[q] !== 0) {
-      throw new RangeError(
-        `the attack diverged: image ${Math.floor(q / d)} has pixel ${q % d} = ${images[q]} after the loop ` +
-        `(stepSize ${program.stepSize}, lam ${program.lam}, ${program.steps} steps); use smaller steps or clip to [0, 1]`);
-    }
+  const q = firstNonFiniteIndex(images);
+  if (q >= 0) {
+    throw new RangeError(
+      `the attack diverged: image ${Math.floor(q / d)} has pixel ${q % d} = ${images[q]} after the loop ` +
+      `(stepSize ${program.stepSize}, lam ${program.lam}, ${program.steps} steps); use smaller steps or clip to [0, 1]`);
   }
 }
 

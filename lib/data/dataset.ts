@@ -1,4 +1,4 @@
-import { checkLabel, knownFinite, markFinite } from "../util/validate";
+import { checkLabel, firstNonFiniteIndex, knownFinite, markFinite } from "../util/validate";
 
 /**
  * A labelled set of images. `images` holds `length` images of `imageSize` pixels each,
@@ -32,13 +32,8 @@ export function makeDataset(
     );
   }
   for (let i = 0; i < labels.length; i++) checkLabel(labels[i], `dataset label ${i}`);
-  const checked = knownFinite(images);
-  for (let p = 0; !checked && p < images.length; p++) {
-    // x - x is 0 exactly for finite numbers: one test per pixel, NaN and infinities caught.
-    if (images[p] - images[p] !== 0) {
-      throw new RangeError(`dataset: image ${Math.floor(p / imageSize)} pixel ${p % imageSize} is ${images[p]}, not a finite number`);
-    }
-  }
+  const p = knownFinite(images) ? -1 : firstNonFiniteIndex(images);
+  if (p >= 0) throw new RangeError(`dataset: image ${Math.floor(p / imageSize)} pixel ${p % imageSize} is ${images[p]}, not a finite number`);
   markFinite(images);
   const length = labels.length;
   return {

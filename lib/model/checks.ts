@@ -1,4 +1,4 @@
-import { knownFinite, markFinite } from "../util/validate";
+import { firstNonFiniteIndex, knownFinite, markFinite } from "../util/validate";
 
 /** Checks of batched inputs shared by the models and the attacks; errors name the argument and the value. */
 
@@ -10,11 +10,8 @@ export function checkImages(images: unknown, size: number, name: string): number
   const v = images as ArrayLike<number>;
   if (v.length % size !== 0) throw new RangeError(`${name} has ${v.length} numbers, not a whole number of ${size}-pixel images`);
   if (knownFinite(images)) return v.length / size;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i];
-    // x - x is 0 for finite numbers and NaN otherwise: one comparison per pixel.
-    if (x - x !== 0) throw new RangeError(`${name}[${i}] (image ${Math.floor(i / size)}, pixel ${i % size}) must be a finite number, got ${x}`);
-  }
+  const i = firstNonFiniteIndex(v);
+  if (i >= 0) throw new RangeError(`${name}[${i}] (image ${Math.floor(i / size)}, pixel ${i % size}) must be a finite number, got ${v[i]}`);
   if (ArrayBuffer.isView(images)) markFinite(images);
   return v.length / size;
 }
