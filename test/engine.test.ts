@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { feedforwardBatch, makeDataset, Network, sneakyAdversarialBatch } from "../dist";
 import { kernelEngine } from "../dist/kernels/pool";
+import { nativeKernelsOrWhy } from "../dist/kernels/native";
 import { findPython, jupyterEnv, registerKernel, ROOT } from "../scripts/kernel";
 
 /**
@@ -353,6 +354,23 @@ describe("engine", () => {
         expect(r.stderr).to.include(`ADVLAB_THREADS must be a whole number from 1 to 64, got "${value}"`);
       });
     }
+
+    it("run from the TypeScript sources (lib/), an engine names the compiled file it lacks and how to build it", () => {
+      // The sources through tsx's require hook, as a user running lib/ directly would. A wasm engine
+      // stops at the missing .wasm; a native one gets as far as starting its workers.
+      const lib = join(ROOT, "lib", "kernels");
+      const run = (kind: string) => {
+        const code = `require("tsx/cjs");
+          const { KernelEngine } = require(${JSON.stringify(join(lib, "pool.ts"))});
+          try { new KernelEngine(${JSON.stringify(kind)}, 2); console.log("no error"); } catch (e) { console.log(e.message); }`;
+        const r = spawnSync(process.execPath, ["-e", code], { encoding: "utf8", cwd: ROOT });
+        return r.stdout.trim() || r.stderr;
+      };
+      expect(run("wasm")).to.equal(`${join(lib, "kernels-fma.wasm")} is missing: run \`npm run build\` (its build:wasm step compiles assembly/kernels.ts)`);
+      if (nativeKernelsOrWhy().available) {
+        expect(run("native")).to.equal(`${join(lib, "worker.js")} is missing: the kernels run from the compiled build; import the library from dist/ (\`npm run build\`)`);
+      }
+    });
 
     it("ADVLAB_THREADS=1 is used as given", () => {
       const r = spawnSync(process.execPath, ["-e", `console.log(require(${JSON.stringify(DIST)}).getThreads())`], {
