@@ -863,13 +863,6 @@ export function gradientRange(
   }
 }
 
-/**
- * The descent loop of a DescentProgram at `prog` (layout.ts) on its images [i0, i1): every
- * step forward, loss gradient, the step, the ball, the clip (see moveImage), with early stop
- * when asked. Images go in groups of 4 that stay in cache for all their steps; the program's
- * images are updated in place and the steps each took written to PROG_STEPS_USED (when not 0).
- * scratch: groupScratchBytes.
- */
 // ---------------------------------------------------------------- uniform starts
 
 /** The seeded LCG's state k steps after `state` (lib/util/random.ts lcgJump). */
@@ -892,19 +885,24 @@ function lcgJump(state: u32, k: u64): u32 {
  * lib/model/starts.ts draws them: clip(origin + eps (2u - 1), 0, 1), then rounded to float32.
  */
 function drawUniformStarts(prog: usize, x: usize, origins: usize, d: i32, i0: i32, i1: i32): void {
-  const state0 = load<u32>(prog + PROG_START_STATE), eps = load<f64>(prog + PROG_START_EPS);
-  for (let i = i0; i < i1; i++) {
-    let st = lcgJump(state0, <u64>i * <u64>d);
-    const row = <usize>i * (<usize>d << 2);
-    for (let p = 0; p < d; p++) {
-      st = st * 0x19660d + 0x3c6ef35f;
-      const o = row + (<usize>p << 2);
-      const v = <f64>load<f32>(origins + o) + eps * (2.0 * (<f64>st * (1.0 / 4294967296.0)) - 1.0);
-      store<f32>(x + o, <f32>(v > 0 ? (v < 1 ? v : 1.0) : 0.0));
-    }
+  const eps = load<f64>(prog + PROG_START_EPS);
+  // The range's pixels are consecutive in the stream: one jump to its first, then step by step.
+  let st = lcgJump(load<u32>(prog + PROG_START_STATE), <u64>i0 * <u64>d);
+  const end = <usize>i1 * (<usize>d << 2);
+  for (let o = <usize>i0 * (<usize>d << 2); o < end; o += 4) {
+    st = st * 0x19660d + 0x3c6ef35f;
+    const v = <f64>load<f32>(origins + o) + eps * (2.0 * (<f64>st * (1.0 / 4294967296.0)) - 1.0);
+    store<f32>(x + o, <f32>(v > 0 ? (v < 1 ? v : 1.0) : 0.0));
   }
 }
 
+/**
+ * The descent loop of a DescentProgram at `prog` (layout.ts) on its images [i0, i1): every
+ * step forward, loss gradient, the step, the ball, the clip (see moveImage), with early stop
+ * when asked. Images go in groups of 4 that stay in cache for all their steps; the program's
+ * images are updated in place and the steps each took written to PROG_STEPS_USED (when not 0).
+ * scratch: groupScratchBytes.
+ */
 export function descendRange(net: usize, prog: usize, i0: i32, i1: i32, scratch: usize): void {
   const L = layers(net);
   const d = colsOf(net, 0);

@@ -420,13 +420,12 @@ uint32_t lcgJump(uint32_t state, uint64_t k) {
 
 /** Images [i0, i1) of uniform L-inf starts into x: clip(origin + eps (2u - 1), 0, 1) in double, then float (lib/model/starts.ts). */
 void drawUniformStarts(float* x, const float* origins, long d, long i0, long i1, uint32_t state0, double eps) {
-  for (long i = i0; i < i1; i++) {
-    uint32_t st = lcgJump(state0, (uint64_t)i * (uint64_t)d);
-    for (long p = i * d; p < (i + 1) * d; p++) {
-      st = st * 0x19660du + 0x3c6ef35fu;
-      const double v = (double)origins[p] + eps * (2.0 * ((double)st * (1.0 / 4294967296.0)) - 1.0);
-      x[p] = (float)(v > 0 ? (v < 1 ? v : 1.0) : 0.0);
-    }
+  // The range's pixels are consecutive in the stream: one jump to its first, then step by step.
+  uint32_t st = lcgJump(state0, (uint64_t)i0 * (uint64_t)d);
+  for (long p = i0 * d; p < i1 * d; p++) {
+    st = st * 0x19660du + 0x3c6ef35fu;
+    const double v = (double)origins[p] + eps * (2.0 * ((double)st * (1.0 / 4294967296.0)) - 1.0);
+    x[p] = (float)(v > 0 ? (v < 1 ? v : 1.0) : 0.0);
   }
 }
 

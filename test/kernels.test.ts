@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { nativeIsaLevels } from "./support/native";
 import { nativeKernelsOrWhy } from "../dist/kernels/native";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
@@ -172,8 +173,7 @@ describe("kernels", () => {
 
     // The native module's instruction sets this processor runs: its best and every x86-64 level below it.
     const native = nativeKernelsOrWhy();
-    const X86 = ["avx512", "avx2", "sse2"];
-    const levels = !native.available ? [] : X86.includes(native.isa) ? X86.slice(X86.indexOf(native.isa)) : [native.isa];
+    const levels = nativeIsaLevels();
     for (const isa of levels) {
       it(`the native ${isa} build gives the same bits with 1 and 2 threads, and agrees with wasm within 1e-4`, () => {
         const two = runNative(isa, 2);

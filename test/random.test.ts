@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { nativeIsaLevels } from "./support/native";
 import { randomLcg, randomNormal } from "d3-random";
 import { shuffler } from "d3-array";
 import { mean, deviation } from "d3-array";
@@ -114,8 +115,7 @@ describe("random", () => {
         }
       console.log(JSON.stringify({ isa: addon.isa(), compared, differ }));`;
     const native = nativeKernelsOrWhy();
-    const X86 = ["avx512", "avx2", "sse2"];
-    const levels = !native.available ? [] : X86.includes(native.isa) ? X86.slice(X86.indexOf(native.isa)) : [native.isa];
+    const levels = nativeIsaLevels();
     for (const isa of levels) {
       it(`on ${isa}, fillNormal's numbers and the stream after them are JavaScript's, bit for bit`, () => {
         const r = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, ADVLAB_NATIVE_ISA: isa } }));

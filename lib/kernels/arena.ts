@@ -70,6 +70,10 @@ export class Arena {
     return new Float32Array(this.memory.buffer, ptr, length);
   }
 
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, length);
+  }
+
   u32(ptr: number, length: number): Uint32Array {
     return new Uint32Array(this.memory.buffer, ptr, length);
   }

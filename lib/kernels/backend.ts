@@ -249,17 +249,16 @@ function* descend(engine: KernelEngine, model: DenseModel, program: DescentProgr
     const fill = (set: (typeof sets)[number], i0: number, m: number) => {
       const x = arena.f32(set.x, m * d);
       const starts = program.starts;
-      arena.i32(set.prog + PROG_START, 1)[0] = START_GIVEN;
-      if (typeof starts === "function") starts(i0, i0 + m, x);
-      else if (!("kind" in starts)) x.set(starts.subarray(i0 * d, (i0 + m) * d));
-      else if (set.origins) {
-        // Drawn by the kernels, each thread its own images, from this chunk's place in the stream.
-        arena.i32(set.prog + PROG_START, 1)[0] = START_UNIFORM_LINF;
+      // Uniform starts around the ball's centres are drawn by the kernels, each thread its own
+      // images from this chunk's place in the stream; any other start is written here.
+      const inKernels = typeof starts !== "function" && "kind" in starts && set.origins !== 0;
+      arena.i32(set.prog + PROG_START, 1)[0] = inKernels ? START_UNIFORM_LINF : START_GIVEN;
+      if (inKernels) {
         arena.i32(set.prog + PROG_START_STATE, 1)[0] = lcgJump(starts.state, i0 * d);
-        new Float64Array(arena.memory.buffer, set.prog + PROG_START_EPS, 1)[0] = starts.eps;
-      } else {
-        fillUniformLinfStarts(starts, i0, originsOf(program).subarray(i0 * d, (i0 + m) * d), x, d);
-      }
+        arena.f64(set.prog + PROG_START_EPS, 1)[0] = starts.eps;
+      } else if (typeof starts === "function") starts(i0, i0 + m, x);
+      else if ("kind" in starts) fillUniformLinfStarts(starts, i0, originsOf(program).subarray(i0 * d, (i0 + m) * d), x, d);
+      else x.set(starts.subarray(i0 * d, (i0 + m) * d));
       arena.u8(set.labels, m).set(program.labels.subarray(i0, i0 + m));
       if (set.prior) arena.f32(set.prior, m * d).set(program.priorTargets!.subarray(i0 * d, (i0 + m) * d));
       if (set.origins) arena.f32(set.origins, m * d).set(program.origins!.subarray(i0 * d, (i0 + m) * d));

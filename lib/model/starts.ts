@@ -1,4 +1,4 @@
-import { LCG_EPS, LCG_INC, LCG_MUL, lcgJump } from "../util/random";
+import { LCG_EPS, lcgJump, lcgNext } from "../util/random";
 import type { DescentProgram } from "./backend";
 
 /**
@@ -24,10 +24,10 @@ export function fillUniformLinfStarts(
   starts: UniformLinfStarts, i0: number, origins: ArrayLike<number>, out: Float32Array | Float64Array, d: number,
 ): void {
   let st = lcgJump(starts.state, i0 * d);
-  const eps = starts.eps;
+  const eps = starts.eps, unit = LCG_EPS;
   for (let p = 0; p < out.length; p++) {
-    st = (Math.imul(LCG_MUL, st) + LCG_INC) | 0;
-    const x = origins[p] + eps * (2 * (LCG_EPS * (st >>> 0)) - 1);
+    st = lcgNext(st);
+    const x = origins[p] + eps * (2 * (unit * (st >>> 0)) - 1);
     // Math.min(1, Math.max(0, x)) for a finite x, -0 included (it becomes +0).
     out[p] = x > 0 ? (x < 1 ? x : 1) : 0;
   }

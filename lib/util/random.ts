@@ -45,15 +45,26 @@ export function useNormalPairs(f: NormalPairs | null): void {
   fastPairs = f;
 }
 
-/** d3-random's LCG: state = MUL * state + INC mod 2^32; a uniform is the state / 2^32. */
-export const LCG_MUL = 0x19660d, LCG_INC = 0x3c6ef35f, LCG_EPS = 1 / 0x100000000;
+// d3-random's LCG: state = MUL * state + INC mod 2^32; a uniform is the state / 2^32. Module
+// constants, not exports, inside the hot loops: the CommonJS build reads an export as a property.
+const MUL = 0x19660d, INC = 0x3c6ef35f, EPS = 1 / 0x100000000;
+/** A uniform is the LCG state (as unsigned) times this, 2^-32. */
+export const LCG_EPS = EPS;
+
+/**
+ * The LCG's next state (an int32). d3-random takes MUL * state + INC in float64 (exact below
+ * 2^53) and keeps its low 32 bits; Math.imul gives the same bits in integer arithmetic, 4x faster.
+ */
+export function lcgNext(state: number): number {
+  return (Math.imul(MUL, state) + INC) | 0;
+}
 
 /**
  * The LCG state `k` steps after `state` (an int32; k a whole number below 2^53), in log2 k
  * steps (Brown's skip-ahead): whoever knows where a stream starts can draw any part of it.
  */
 export function lcgJump(state: number, k: number): number {
-  let mul = LCG_MUL, add = LCG_INC, accMul = 1, accAdd = 0;
+  let mul = MUL, add = INC, accMul = 1, accAdd = 0;
   while (k > 0) {
     if (k % 2 === 1) {
       accMul = Math.imul(accMul, mul);
@@ -69,11 +80,8 @@ export function lcgJump(state: number, k: number): number {
 /** A new stream from `seed`, a non-negative whole number. `createRng(7)` twice gives the same draws. */
 export function createRng(seed: number = DEFAULT_SEED): Rng {
   checkSeed(seed);
-  // d3-random's lcg: state = mul * state + inc (as float64, exact below 2^53), then its low 32 bits;
-  // Math.imul gives the same low 32 bits of the product in integer arithmetic, four times faster.
-  const MUL = LCG_MUL, INC = LCG_INC, EPS = LCG_EPS;
   let state = (0 <= seed && seed < 1 ? seed / EPS : Math.abs(seed)) | 0;
-  const uniform = () => (state = (Math.imul(MUL, state) + INC) | 0, EPS * (state >>> 0));
+  const uniform = () => (state = lcgNext(state), EPS * (state >>> 0));
   // d3-random's polar method keeps the pair's second number (x) for the next call, and r with it.
   let x: number | null = null, r = 0;
   const standard = (): number => {
@@ -103,7 +111,7 @@ export function createRng(seed: number = DEFAULT_SEED): Rng {
       // The state in a local while the loop runs: a closure variable costs a load and a store per draw.
       let st = state;
       for (let i = 0; i < out.length; i++) {
-        st = (Math.imul(MUL, st) + INC) | 0;
+        st = lcgNext(st);
         out[i] = EPS * (st >>> 0);
       }
       state = st;
@@ -121,9 +129,9 @@ export function createRng(seed: number = DEFAULT_SEED): Rng {
       for (; i + 1 < out.length; i += 2) {
         let u: number, v: number, q: number;
         do {
-          st = (Math.imul(MUL, st) + INC) | 0;
+          st = lcgNext(st);
           u = EPS * (st >>> 0) * 2 - 1;
-          st = (Math.imul(MUL, st) + INC) | 0;
+          st = lcgNext(st);
           v = EPS * (st >>> 0) * 2 - 1;
           q = u * u + v * v;
         } while (!q || q > 1);
